@@ -1,0 +1,20 @@
+/**
+ * Every error the library raises: what happened, where (file and field when there is one),
+ * and the command or edit that fixes it.
+ */
+export class LearnError extends Error {
+  override name = 'LearnError'
+  readonly file: string | undefined
+  readonly field: string | undefined
+  readonly fix: string | undefined
+
+  constructor(message: string, where: { file?: string; field?: string; fix?: string } = {}) {
+    const location = [where.file, where.field].filter(Boolean).join(' › ')
+    super([location ? `${location}: ${message}` : message, where.fix ? `  fix: ${where.fix}` : '']
+      .filter(Boolean)
+      .join('\n'))
+    this.file = where.file
+    this.field = where.field
+    this.fix = where.fix
+  }
+}
