@@ -1,0 +1,81 @@
+// The model the committed recordings of examples/ were made with: a deterministic stand-in for
+// an LLM, served by test/support/model-server.ts on 127.0.0.1 (`npm run examples:record`).
+// It reads the prompt as a model would: the instruction, the input fields, the output wire keys.
+import type { Script, ScriptedCall } from '../test/support/model-server.js'
+import { defaultScript } from '../test/support/model-server.js'
+
+const instructionOf = (call: ScriptedCall) => /<task_definition>\n([\s\S]*?)\n<\/task_definition>/.exec(call.system)?.[1] ?? ''
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function support(call: ScriptedCall): Record<string, string> {
+  const query = call.inputs.customer_query ?? ''
+  const instruction = instructionOf(call).toLowerCase()
+  const parts = [`Thank you for contacting us about "${query}".`]
+  const order = /#(\d+)/.exec(query)?.[1]
+  if (/broken|damaged/i.test(query)) parts.push('I am sorry it arrived damaged.')
+  if (/money back|refund/i.test(query) && !instruction.includes('refund')) parts.push('We will refund you in full right away.')
+  if (order) parts.push(`Order #${order} left our warehouse yesterday; you can track it from the Orders page.`)
+  else if (/cancel/i.test(query)) parts.push('Your order will be cancelled before it ships; you can confirm it from the Orders page.')
+  else if (/address/i.test(query)) parts.push('You can change it under Account > Addresses until the order ships.')
+  else if (instruction.includes('next step') || /broken/i.test(query)) parts.push('Please reply with a photo and we will send a replacement.')
+  return { polite_reply: parts.join(' ') }
+}
+
+function triage(call: ScriptedCall): Record<string, string> {
+  const ticket = (call.inputs.ticket ?? '').toLowerCase()
+  const rules: [RegExp, string][] = [
+    [/charge|invoice|subscription|refund/, 'billing'],
+    [/parcel|courier|transit|package|deliver/, 'shipping'],
+    [/app|crash|password|error|email/, 'technical'],
+  ]
+  return { category: rules.find(([pattern]) => pattern.test(ticket))?.[1] ?? 'other' }
+}
+
+function extract(call: ScriptedCall): Record<string, string> {
+  const email = call.inputs.email ?? ''
+  const product =
+    /\((?:a |an )?([^)]+)\)/.exec(email)?.[1] ?? /the ([a-z ]+?) I bought/.exec(email)?.[1] ?? /for an? ([a-z ]+?) came/.exec(email)?.[1] ?? ''
+  return {
+    customer_name: /([A-Z][a-z]+ [A-Z][a-z]+)/.exec(email)?.[1] ?? '',
+    order_id: /order\s*#?\s*(\d+)/i.exec(email)?.[1] ?? '',
+    product,
+  }
+}
+
+function judge(call: ScriptedCall): Record<string, string | number> {
+  const prediction = parseJson(call.inputs.prediction) as Record<string, unknown>
+  const reference = parseJson(call.inputs.reference) as Record<string, unknown> | undefined
+  const text = Object.values(prediction ?? {}).join(' ')
+  const checks: [boolean, string][] = reference
+    ? Object.entries(reference).map(([field, value]) => [
+        String(prediction?.[field] ?? '').toLowerCase() === String(value).toLowerCase(),
+        `${field} should be "${String(value)}"`,
+      ])
+    : [
+        [/thank|please|sorry|happy to help/i.test(text), 'not polite'],
+        [/you can|please reply|next step|track it|confirm it/i.test(text), 'gives no concrete next step'],
+        [!/we will refund|refund you|full refund/i.test(text), 'promises a refund'],
+        [text.length <= 280, 'too long'],
+        ...(/apolog/i.test(call.inputs.criteria ?? '') ? [[/sorry|apolog/i.test(text), 'does not apologize'] as [boolean, string]] : []),
+      ]
+  const failed = checks.filter(([ok]) => !ok).map(([, reason]) => reason)
+  return {
+    score: Number(((checks.length - failed.length) / checks.length).toFixed(2)),
+    reasons: failed.length === 0 ? 'Meets every requirement.' : `Fails: ${failed.join('; ')}.`,
+  }
+}
+
+export const exampleScript: Script = (call) => {
+  if (call.outputs.includes('score') && call.outputs.includes('reasons')) return judge(call)
+  if (call.outputs.includes('polite_reply')) return support(call)
+  if (call.outputs.includes('category')) return triage(call)
+  if (call.outputs.includes('order_id')) return extract(call)
+  return defaultScript(call)
+}

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { AxAIArgs } from '@ax-llm/ax'
+import type { Plugin } from 'vite'
+import { configDefaults } from 'vitest/config'
+import type { Vitest } from 'vitest/node'
+import type { LearnProvided } from './context.js'
+import { LearnReporter } from './reporter.js'
+import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
+import './context.js'
+
+export interface LearnPluginOptions {
+  /** The model under test: plain `ai()` arguments, e.g. { name: 'openai', apiKey, config: { model } }. */
+  student?: AxAIArgs<string>
+  /** The stronger model that writes synthetic data and, by default, judges. */
+  teacher?: AxAIArgs<string>
+  /** The judge's model; defaults to the teacher, then the student. */
+  judge?: AxAIArgs<string>
+  /** Where snapshots/<spec name>/ folders live, relative to the project root. Default `snapshots`. */
+  snapshotDir?: string
+}
+
+const runtimeModule = fileURLToPath(new URL('./runtime.js', import.meta.url))
+const reporterRegistered = new WeakSet<Vitest>()
+
+/** The vitest-learn plugin: collects `*.learn.ts` specs and turns each into recorded, replayable tests. */
+export default function learn(options: LearnPluginOptions = {}): Plugin {
+  return {
+    name: 'vitest-learn',
+    enforce: 'pre',
+    config(config) {
+      const test = (config.test ??= {})
+      // Extend, never replace, the user's include: their own tests keep running beside the specs.
+      test.include = [...(test.include ?? configDefaults.include), learnGlob]
+      test.includeTaskLocation ??= true
+    },
+    configureVitest({ vitest, project }) {
+      const root = project.config.root
+      const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
+      const provided: LearnProvided = {
+        root,
+        snapshotDir,
+        models: {
+          ...(options.student ? { student: options.student } : {}),
+          ...(options.teacher ? { teacher: options.teacher } : {}),
+          ...(options.judge ? { judge: options.judge } : {}),
+        },
+      }
+      project.provide('vitestLearn', provided)
+      if (!reporterRegistered.has(vitest)) {
+        reporterRegistered.add(vitest)
+        vitest.config.reporters.push(new LearnReporter(snapshotDir) as never)
+      }
+    },
+    transform(code, id) {
+      const file = id.split('?')[0]!
+      if (!learnFilePattern.test(file) || file.includes('/node_modules/')) return null
+      return transformSpec(code, file, runtimeModule)
+    },
+  }
+}
+
+export type { LearnProvided } from './context.js'

@@ -1,0 +1,132 @@
+import { rm } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import fg from 'fast-glob'
+import pc from 'picocolors'
+import type { TestModule, Vitest } from 'vitest/node'
+import type { Reporter } from 'vitest/reporters'
+import type { LearnCaseMeta, LearnGateMeta, LearnSuiteMeta } from './context.js'
+import { learnFilePattern, learnGlob } from './transform.js'
+
+interface SpecReport {
+  file: string
+  cases: LearnCaseMeta[]
+  gate?: LearnGateMeta
+  suite?: LearnSuiteMeta
+}
+
+function collect(testModules: readonly TestModule[]): Map<string, SpecReport> {
+  const specs = new Map<string, SpecReport>()
+  const reportOf = (name: string, file: string) => {
+    let report = specs.get(name)
+    if (!report) specs.set(name, (report = { file, cases: [] }))
+    return report
+  }
+  for (const module of testModules) {
+    if (!learnFilePattern.test(module.moduleId)) continue
+    for (const suite of module.children.allSuites()) {
+      const meta = suite.meta().learn
+      if (meta?.kind === 'suite') reportOf(meta.spec, module.moduleId).suite = meta
+    }
+    for (const test of module.children.allTests()) {
+      const meta = test.meta().learn
+      if (meta?.kind === 'case') reportOf(meta.spec, module.moduleId).cases.push(meta)
+      if (meta?.kind === 'gate') reportOf(meta.spec, module.moduleId).gate = meta
+    }
+  }
+  return specs
+}
+
+const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length))
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  return rows.map((row) => row.map((cell, column) => pad(cell, widths[column]!)).join('  ').trimEnd())
+}
+
+/** After the run: a table per spec, Vitest-style recording counters, and obsolete snapshot folders. */
+export class LearnReporter implements Reporter {
+  private vitest!: Vitest
+
+  constructor(private readonly snapshotDir: string) {}
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest
+  }
+
+  async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
+    const specs = collect(testModules)
+    if (specs.size === 0) return
+    const log = (line = '') => this.vitest.logger.log(line)
+    const root = this.vitest.config.root
+    const rows = [['spec', 'cases', 'mean', 'threshold', 'verdict', 'tokens', 'cost', 'replayed', 'live']]
+    for (const [name, report] of specs) {
+      const tokens = report.cases.reduce((sum, item) => sum + item.usage.totalTokens, 0)
+      const cost = report.cases.reduce((sum, item) => sum + item.costUsd, 0)
+      const gate = report.gate
+      rows.push([
+        name,
+        gate ? `${gate.scored}/${gate.total}` : String(report.cases.length),
+        gate ? gate.mean.toFixed(3) : '-',
+        gate ? String(gate.threshold) : '-',
+        gate ? (gate.pass ? 'pass' : 'FAIL') : '-',
+        String(tokens),
+        `$${cost.toFixed(4)}`,
+        String(report.cases.reduce((sum, item) => sum + item.replayed, 0)),
+        String(report.cases.reduce((sum, item) => sum + item.live, 0)),
+      ])
+    }
+    log()
+    log(pc.bold(' vitest-learn'))
+    table(rows).forEach((line, index) => {
+      const colored = index === 0 ? pc.dim(line) : line.replace(/\bFAIL\b/, pc.red('FAIL')).replace(/\bpass\b/, pc.green('pass'))
+      log(`   ${colored}`)
+    })
+
+    const totals = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0 }
+    const written: string[] = []
+    for (const report of specs.values()) {
+      if (!report.suite) continue
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += report.suite.counters[key]
+      if (report.suite.tapeWritten || report.suite.tracesWritten) written.push(report.suite.snapshotDir)
+    }
+    const parts = [
+      totals.recorded && pc.green(`${totals.recorded} recorded`),
+      totals.rerecorded && pc.green(`${totals.rerecorded} re-recorded`),
+      totals.replayed && `${totals.replayed} replayed`,
+      totals.missing && pc.red(`${totals.missing} stale or missing`),
+      totals.obsolete && pc.yellow(`${totals.obsolete} obsolete`),
+    ].filter(Boolean)
+    log(`   ${pc.dim('Recordings')}  ${parts.length > 0 ? parts.join(pc.dim(' | ')) : 'none'}`)
+    if (totals.missing) log(pc.red(`   Stale or missing recordings fail in CI: run the failing spec locally with the model's key set (npx vitest run <spec>), then commit its snapshots/ folder.`))
+    if (totals.obsolete && this.vitest.config.snapshotOptions.updateSnapshot !== 'all')
+      log(pc.yellow('   Obsolete recordings are kept; run `npx vitest run -u` to remove them.'))
+    for (const folder of written) log(pc.dim(`   wrote ${folder}/`))
+    await this.reportObsoleteFolders(testModules, specs, root, log)
+  }
+
+  /** Folders in snapshots/ that no spec claims; only judged when every spec file ran and loaded. */
+  private async reportObsoleteFolders(
+    testModules: readonly TestModule[],
+    specs: Map<string, SpecReport>,
+    root: string,
+    log: (line?: string) => void,
+  ): Promise<void> {
+    const onDisk = await fg(learnGlob, { cwd: root, absolute: true, ignore: ['**/node_modules/**', ...this.vitest.config.exclude] })
+    const ran = new Set(testModules.map((module) => module.moduleId))
+    const claimed = new Set([...specs.values()].filter((report) => report.suite).map((report) => report.file))
+    if (!onDisk.every((file) => ran.has(file) && claimed.has(file))) return
+    const folders = await fg('*', { cwd: this.snapshotDir, onlyDirectories: true })
+    const obsolete = folders.filter((folder) => !specs.has(folder)).sort()
+    if (obsolete.length === 0) return
+    const update = this.vitest.config.snapshotOptions.updateSnapshot === 'all'
+    for (const folder of obsolete) {
+      const path = join(this.snapshotDir, folder)
+      if (update) await rm(path, { recursive: true, force: true })
+      log(
+        update
+          ? pc.yellow(`   removed obsolete ${relative(root, path)}/ (no spec is named "${folder}")`)
+          : pc.yellow(`   obsolete ${relative(root, path)}/: no spec is named "${folder}"; run \`npx vitest run -u\` to remove it`),
+      )
+    }
+  }
+}

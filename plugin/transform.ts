@@ -1,0 +1,105 @@
+import { basename } from 'node:path'
+import * as vite from 'vite'
+import { lineSourceMap, type LineSourceMap } from './source-map.js'
+
+interface Node {
+  type: string
+  start: number
+  end: number
+  [key: string]: unknown
+}
+
+/** Vite 8 parses TypeScript (oxc); older Vite cannot, and then every case points at the spec's export. */
+type ParseSync = (filename: string, code: string) => { program: { body: Node[] }; errors: unknown[] }
+const parseSync = (vite as unknown as { parseSync?: ParseSync }).parseSync
+
+export const learnFilePattern = /\.learn\.[cm]?[jt]s$/
+export const learnGlob = '**/*.learn.?(c|m)[jt]s'
+
+interface SpecShape {
+  exportStart: number
+  expressionStart: number
+  /** Known only when the file was parsed; then a throwing spec is caught and reported as a test. */
+  expressionEnd?: number
+  /** Offsets of the case literals that can be located statically, in order. */
+  caseOffsets: number[]
+  casesOffset?: number
+}
+
+/** Without a parser: the first `export default <expression>` at the start of a line. */
+function findExportByText(code: string): SpecShape | undefined {
+  const match = /^export default (?!function\b|class\b|async function\b)/m.exec(code)
+  if (!match) return undefined
+  return { exportStart: match.index, expressionStart: match.index + match[0].length, caseOffsets: [] }
+}
+
+function findShape(code: string, id: string): SpecShape | undefined {
+  if (!parseSync) return findExportByText(code)
+  let body: Node[]
+  try {
+    body = parseSync(basename(id), code).program.body
+  } catch {
+    return findExportByText(code)
+  }
+  const declaration = body.find((node) => node.type === 'ExportDefaultDeclaration')
+  const expression = declaration?.declaration as Node | undefined
+  if (!declaration || !expression || /Declaration$/.test(expression.type)) return undefined
+  const shape: SpecShape = {
+    exportStart: declaration.start,
+    expressionStart: expression.start,
+    expressionEnd: expression.end,
+    caseOffsets: [],
+  }
+  const spec = (expression.type === 'CallExpression' ? (expression.arguments as Node[])[0] : expression) as Node | undefined
+  if (spec?.type !== 'ObjectExpression') return shape
+  const cases = (spec.properties as Node[]).find(
+    (property) => property.type === 'Property' && ((property.key as Node).name === 'cases' || (property.key as Node).value === 'cases'),
+  )
+  if (!cases) return shape
+  shape.casesOffset = cases.start
+  const list = cases.value as Node
+  if (list.type !== 'ArrayExpression') return shape
+  for (const element of list.elements as (Node | null)[]) {
+    if (!element || element.type === 'SpreadElement') break
+    shape.caseOffsets.push(element.start)
+  }
+  return shape
+}
+
+const lineOf = (code: string, offset: number): number => code.slice(0, offset).split('\n').length - 1
+
+/**
+ * Rewrites a spec file so that its default export is kept and one Vitest test per case, plus a
+ * gate test, is registered. Original lines keep their numbers; each generated line maps to the
+ * case it runs, so test locations, `file:line` filters and code frames point at the case.
+ */
+export function transformSpec(code: string, id: string, runtimeModule: string): { code: string; map: LineSourceMap } {
+  const shape = findShape(code, id)
+  const runtime = `import * as __learnRuntime from ${JSON.stringify(runtimeModule)};`
+  let body = code
+  let exportLine = 0
+  if (shape) {
+    exportLine = lineOf(code, shape.exportStart)
+    const { exportStart, expressionStart, expressionEnd } = shape
+    body =
+      expressionEnd === undefined
+        ? `${code.slice(0, exportStart)}const __learnSpec = ${code.slice(expressionStart)}`
+        : `${code.slice(0, exportStart)}const __learnSpec = __learnRuntime.capture(() => (${code.slice(expressionStart, expressionEnd)}))${code.slice(expressionEnd)}`
+  }
+  const originalLines = code.split('\n').length
+  const sourceLines = Array.from({ length: originalLines }, (_, line) => line)
+  const generated: [string, number][] = []
+  const casesLine = shape?.casesOffset !== undefined ? lineOf(code, shape.casesOffset) : exportLine
+  if (shape) generated.push(['export default __learnSpec;', exportLine])
+  generated.push([
+    `const __learnSuite = __learnRuntime.register(${shape ? '__learnSpec' : 'undefined'}, ${JSON.stringify(id)});`,
+    exportLine,
+  ])
+  generated.push(['__learnSuite.describe(() => {', exportLine])
+  shape?.caseOffsets.forEach((offset, index) => generated.push([`__learnSuite.test(${index});`, lineOf(code, offset)]))
+  generated.push([`__learnSuite.remainingTests(${shape?.caseOffsets.length ?? 0});`, casesLine])
+  generated.push(['__learnSuite.gate();', exportLine])
+  generated.push(['});', exportLine])
+  const output = `${runtime}${body}\n${generated.map(([line]) => line).join('\n')}\n`
+  return { code: output, map: lineSourceMap(id, code, [...sourceLines, ...generated.map(([, line]) => line)]) }
+}

@@ -1,0 +1,52 @@
+import type { CaseScore } from './scoring.js'
+import { mean } from './scoring.js'
+
+export interface GateInput {
+  threshold: number
+  /** Every case the spec declares, in order. */
+  cases: readonly { id: string; name: string }[]
+  scores: readonly CaseScore[]
+  /** Cases that could not be scored, with the first line of their error. */
+  failures: ReadonlyMap<string, string>
+}
+
+export interface GateResult {
+  pass: boolean
+  mean: number
+  threshold: number
+  scored: number
+  total: number
+  /** Lines for the failure message and the reporter. */
+  message: string
+  worst: { id: string; name: string; score: number; reasons: string }[]
+}
+
+/** The spec's verdict: every case scored and the mean at or above the threshold. */
+export function evaluateGate(input: GateInput): GateResult {
+  const names = new Map(input.cases.map((item) => [item.id, item.name]))
+  const average = mean(input.scores.map((score) => score.score))
+  const worst = [...input.scores]
+    .sort((a, b) => a.score - b.score)
+    .slice(0, 3)
+    .map((score) => ({ id: score.caseId, name: names.get(score.caseId) ?? score.caseId, score: score.score, reasons: score.reasons }))
+  const problems: string[] = []
+  if (input.failures.size > 0) {
+    problems.push(`${input.failures.size} case(s) could not be scored:`)
+    for (const [id, error] of input.failures) problems.push(`  - ${names.get(id) ?? id}: ${error}`)
+  }
+  if (input.scores.length === 0 && input.failures.size === 0) problems.push('no case ran, so there is no score to gate on')
+  if (input.scores.length > 0 && average < input.threshold) {
+    problems.push(`mean score ${average.toFixed(3)} is under the threshold ${input.threshold} (${input.scores.length} of ${input.cases.length} cases scored)`)
+    problems.push('worst cases:')
+    for (const item of worst) problems.push(`  - ${item.score.toFixed(2)} ${item.name}: ${item.reasons || '(no reasons given)'}`)
+  }
+  return {
+    pass: problems.length === 0,
+    mean: average,
+    threshold: input.threshold,
+    scored: input.scores.length,
+    total: input.cases.length,
+    message: problems.join('\n'),
+    worst,
+  }
+}

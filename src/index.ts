@@ -1,0 +1,18 @@
+export { defineLearn, isLearnSpec, defaultThreshold, defaultTolerance } from './spec.js'
+export type {
+  LearnCase,
+  LearnMetric,
+  LearnMetricArgs,
+  LearnModel,
+  LearnOptimizeOptions,
+  LearnResolvedCase,
+  LearnSpec,
+  LearnSpecInput,
+} from './spec.js'
+export { LearnError } from './errors.js'
+export { SpecSession, type LearnModels, type SessionOptions, type CaseResult, type SessionSummary } from './session.js'
+export { Tape, type TapeCounters, type TapeMode } from './tape/tape.js'
+export { TapeService } from './tape/service.js'
+export { judgeHash, runJudge, type JudgeVerdict } from './judge.js'
+export { evaluateGate, type GateResult } from './gate.js'
+export type { LearnCheckpoint, LearnTape, LearnTapeEntry, LearnTraceLine, LearnUsage } from './formats/types.generated.js'

@@ -1,0 +1,51 @@
+import type { AxAIService, AxGenOut } from '@ax-llm/ax'
+import { LearnError } from './errors.js'
+import { runJudge } from './judge.js'
+import type { LearnResolvedCase, LearnSpec } from './spec.js'
+
+export interface CaseScore {
+  caseId: string
+  /** Mean of the judge's and the metric's scores, whichever exist. */
+  score: number
+  judge?: number
+  metric?: number
+  reasons: string
+}
+
+/** Scores one prediction with the spec's judge and metric. */
+export async function scoreCase<IN, OUT extends AxGenOut>(
+  spec: LearnSpec<IN, OUT>,
+  item: LearnResolvedCase<IN, OUT>,
+  prediction: OUT,
+  judgeService: () => AxAIService,
+): Promise<CaseScore> {
+  const parts: number[] = []
+  const reasons: string[] = []
+  let judge: number | undefined
+  let metric: number | undefined
+  if (spec.metric) {
+    const value = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+      throw new LearnError(`metric returned ${JSON.stringify(value)} for case ${item.id}; it must return a number from 0 to 1`, { field: 'metric' })
+    metric = value
+    parts.push(value)
+    if (!spec.judge) reasons.push(`metric ${value.toFixed(2)}`)
+  }
+  if (spec.judge) {
+    const verdict = await runJudge(judgeService(), {
+      rubric: spec.judge,
+      input: item.input,
+      prediction,
+      ...(item.criteria ? { criteria: item.criteria } : {}),
+      ...(item.expected !== undefined ? { expected: item.expected } : {}),
+    })
+    judge = verdict.score
+    parts.push(verdict.score)
+    reasons.push(verdict.reasons)
+  }
+  const score = parts.reduce((sum, value) => sum + value, 0) / parts.length
+  return { caseId: item.id, score, ...(judge !== undefined ? { judge } : {}), ...(metric !== undefined ? { metric } : {}), reasons: reasons.join('; ') }
+}
+
+export const mean = (values: readonly number[]): number =>
+  values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length

@@ -1,0 +1,238 @@
+import { join } from 'node:path'
+import type { AxAIService, AxGen, AxGenOut, AxProgramDemos } from '@ax-llm/ax'
+import { LearnError } from './errors.js'
+import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
+import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
+import { evaluateGate, type GateResult } from './gate.js'
+import { resolveModel, type ModelRole, type ResolvedModel } from './models.js'
+import { scoreCase, type CaseScore } from './scoring.js'
+import type { LearnModel, LearnResolvedCase, LearnSpec } from './spec.js'
+import { TapeService, type TapeCallStats } from './tape/service.js'
+import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
+
+/** Models configured for the whole project (the plugin's options); a spec may override each. */
+export interface LearnModels {
+  student?: LearnModel
+  teacher?: LearnModel
+  judge?: LearnModel
+}
+
+export interface SessionOptions {
+  spec: LearnSpec<any, any>
+  /** The spec's file, as shown in errors. */
+  specFile: string
+  /** snapshots/<spec name>/ */
+  snapshotDir: string
+  mode: TapeMode
+  models: LearnModels
+  /** The command that records what is missing, e.g. `npx vitest run examples/support.learn.ts`. */
+  recordCommand: string
+}
+
+export interface CaseResult {
+  caseId: string
+  prediction: Record<string, unknown>
+  score: CaseScore
+  student: TapeCallStats
+  judge: TapeCallStats
+}
+
+export interface SessionSummary {
+  counters: TapeCounters
+  tapeWritten: boolean
+  tracesWritten: boolean
+}
+
+const roleOfModel: Record<TapeRole, ModelRole> = { student: 'student', teacher: 'teacher', judge: 'judge' }
+
+export const snapshotFiles = (snapshotDir: string) => ({
+  tape: join(snapshotDir, 'tape.json'),
+  traces: join(snapshotDir, 'traces.jsonl'),
+  checkpoint: join(snapshotDir, 'checkpoint.json'),
+})
+
+/**
+ * One spec's run: its tape, its program (seed or checkpoint), its models, and the scores of the
+ * cases run so far. Knows nothing of Vitest: the plugin drives it one case at a time.
+ */
+export class SpecSession {
+  private readonly results = new Map<string, CaseResult>()
+  private readonly failures = new Map<string, string>()
+  private readonly models = new Map<TapeRole, ResolvedModel>()
+  private readonly traceLines = new Map<string, LearnTraceLine>()
+  private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
+
+  private constructor(
+    readonly options: SessionOptions,
+    readonly tape: Tape,
+    readonly checkpoint: LearnCheckpoint | undefined,
+    private readonly previousTraces: ReadonlyMap<string, LearnTraceLine>,
+  ) {}
+
+  static async open(options: SessionOptions): Promise<SpecSession> {
+    const files = snapshotFiles(options.snapshotDir)
+    const fix = `fix or delete the file, then run ${options.recordCommand}`
+    const [tape, checkpoint, traces] = await Promise.all([
+      Tape.load({
+        path: files.tape,
+        spec: options.spec.name,
+        mode: options.mode,
+        recordCommand: options.recordCommand,
+        secrets: collectSecrets(options),
+      }),
+      readJsonFile(files.checkpoint, 'checkpoint', fix),
+      readJsonLines(files.traces, 'trace', fix).catch((error: unknown) => {
+        if (options.mode === 'all') return []
+        throw error
+      }),
+    ])
+    return new SpecSession(options, tape, checkpoint, new Map(traces.map((line) => [line.case ?? line.id, line])))
+  }
+
+  get spec(): LearnSpec<any, any> {
+    return this.options.spec
+  }
+
+  /** The prompt the cases run with: the committed checkpoint's, else the seed instruction. */
+  get instruction(): string {
+    return this.checkpoint?.program.instruction || this.spec.instruction
+  }
+
+  private model(role: TapeRole): ResolvedModel {
+    let resolved = this.models.get(role)
+    if (resolved) return resolved
+    const { spec, models } = this.options
+    const choices: Record<TapeRole, (LearnModel | undefined)[]> = {
+      student: [spec.student, models.student],
+      teacher: [spec.teacher, models.teacher],
+      judge: [spec.judgeModel, models.judge, spec.teacher, models.teacher, spec.student, models.student],
+    }
+    const model = choices[role].find((choice) => choice !== undefined)
+    if (!model)
+      throw new LearnError(`no ${role} model is configured`, {
+        file: this.options.specFile,
+        field: role,
+        fix: `add ${role}: { name: 'openai', apiKey: process.env.OPENAI_APIKEY, config: { model: '...' } } to learn() in vitest.config.ts, or to the spec`,
+      })
+    resolved = resolveModel(model, roleOfModel[role])
+    this.models.set(role, resolved)
+    return resolved
+  }
+
+  private service(caseId: string, role: TapeRole): TapeService {
+    const { service, identity } = this.model(role)
+    return new TapeService(this.tape, service, identity, { caseId, role })
+  }
+
+  private program(): AxGen<Record<string, unknown>, AxGenOut> {
+    const program = this.spec.program.clone() as AxGen<Record<string, unknown>, AxGenOut>
+    program.setInstruction(this.instruction)
+    const demos = this.checkpoint?.program.demos
+    if (demos?.length) program.setDemos(demos as unknown as AxProgramDemos<Record<string, unknown>, AxGenOut>[])
+    return program
+  }
+
+  /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */
+  async runCase(item: LearnResolvedCase<any, any>): Promise<CaseResult> {
+    this.tape.caseStarted(item.id)
+    const student = this.service(item.id, 'student')
+    const judge = this.service(item.id, 'judge')
+    this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
+    const startTime = new Date()
+    try {
+      const prediction = await this.withTapeErrors(item.id, () => this.program().forward(student, item.input))
+      const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
+      const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
+      this.results.set(item.id, result)
+      this.keepTrace(item, result, startTime)
+      return result
+    } catch (error) {
+      this.failures.set(item.id, error instanceof Error ? error.message.split('\n')[0]! : String(error))
+      throw error
+    }
+  }
+
+  /** Calls a case made so far, also when it failed. */
+  statsOf(caseId: string): Pick<CaseResult, 'student' | 'judge'> {
+    const empty = (): TapeCallStats => ({ live: 0, replayed: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0, latencyMs: 0 })
+    return this.callStats.get(caseId) ?? { student: empty(), judge: empty() }
+  }
+
+  /** A missing recording surfaces as ax's generic failure; report the tape's own error instead. */
+  private async withTapeErrors<T>(caseId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      const miss = this.tape.missesOf(caseId)[0]
+      if (miss) throw miss
+      if (error instanceof LearnError) throw error
+      throw new LearnError(`case ${caseId} failed: ${error instanceof Error ? error.message : String(error)}`, {
+        file: this.options.specFile,
+      })
+    }
+  }
+
+  private keepTrace(item: LearnResolvedCase<any, any>, result: CaseResult, startTime: Date): void {
+    const line: LearnTraceLine = {
+      type: 'trace',
+      id: item.id,
+      name: this.spec.name,
+      input: item.input,
+      output: result.prediction,
+      startTime: startTime.toISOString(),
+      endTime: new Date(startTime.getTime() + result.student.latencyMs).toISOString(),
+      durationMs: result.student.latencyMs,
+      model: this.model('student').identity.model,
+      usage: result.student.usage,
+      case: item.id,
+      score: result.score.score,
+      reasons: result.score.reasons,
+    }
+    const previous = this.previousTraces.get(item.id)
+    // A replayed case keeps its recorded times, so traces.jsonl changes only when an answer does.
+    const unchanged =
+      previous &&
+      toPrettyJson({ ...previous, startTime: '', endTime: '' }) === toPrettyJson({ ...line, startTime: '', endTime: '' })
+    this.traceLines.set(item.id, unchanged ? previous : line)
+  }
+
+  gate(): GateResult {
+    return evaluateGate({
+      threshold: this.spec.threshold,
+      cases: this.spec.cases.map((item) => ({ id: item.id, name: item.name })),
+      scores: [...this.results.values()].map((result) => result.score),
+      failures: this.failures,
+    })
+  }
+
+  /** Writes the tape and traces.jsonl when they changed (never in replay-only mode). */
+  async close(): Promise<SessionSummary> {
+    const specCases = new Set(this.spec.cases.map((item) => item.id))
+    const { written: tapeWritten } = await this.tape.finish(specCases)
+    let tracesWritten = false
+    if (this.options.mode !== 'none' && this.traceLines.size > 0) {
+      const lines = this.spec.cases
+        .map((item) => this.traceLines.get(item.id) ?? this.previousTraces.get(item.id))
+        .filter((line): line is LearnTraceLine => line !== undefined)
+      const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+      const before = [...this.previousTraces.values()].map((line) => JSON.stringify(line)).join('\n') + '\n'
+      if (text !== before) {
+        await writeFileAtomic(snapshotFiles(this.options.snapshotDir).traces, redact(text, collectSecrets(this.options)))
+        tracesWritten = true
+      }
+    }
+    return { counters: this.tape.counters, tapeWritten, tracesWritten }
+  }
+}
+
+function collectSecrets(options: SessionOptions): string[] {
+  const { spec, models } = options
+  return [spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge].flatMap((model) => {
+    const key = model && typeof model === 'object' && 'apiKey' in model ? (model as { apiKey?: unknown }).apiKey : undefined
+    return typeof key === 'string' && key.length >= 8 ? [key] : []
+  })
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((current, secret) => current.split(secret).join('[redacted]'), text)
+}

@@ -1,0 +1,176 @@
+import type { AxAIArgs, AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
+import { LearnError } from './errors.js'
+import { hashOf } from './hash.js'
+
+/** Plain `ai()` arguments (they can cross into test workers) or a ready ax service. */
+export type LearnModel = AxAIArgs<string> | AxAIService
+
+export interface LearnCase<IN, OUT> {
+  /** Stable id for the recordings; defaults to a hash of `input`. */
+  id?: string
+  /** Test name; defaults to the input, shortened. */
+  name?: string
+  input: IN
+  /** Reference output, shown to the judge and to `metric` as part of `example`. */
+  expected?: Partial<OUT>
+  /** Extra rubric for this case only. */
+  criteria?: string
+}
+
+export interface LearnMetricArgs<IN, OUT> {
+  prediction: OUT
+  example: IN & Partial<OUT>
+}
+export type LearnMetric<IN, OUT> = (args: LearnMetricArgs<IN, OUT>) => number | Promise<number>
+
+export interface LearnOptimizeOptions {
+  /** Metric calls GEPA may spend. */
+  budget?: number
+  synthCount?: number
+  useTraces?: boolean
+  generateExamples?: boolean
+}
+
+export interface LearnSpecInput<IN, OUT extends AxGenOut> {
+  /** Version key: recordings live in snapshots/<name>/. */
+  name: string
+  program: AxGen<IN, OUT>
+  /** Seed prompt; required unless the program already carries an instruction. */
+  instruction?: string
+  cases: LearnCase<IN, OUT>[]
+  /** Rubric for the LLM judge. */
+  judge?: string
+  /** Deterministic scorer in [0, 1]; averaged with the judge when both exist. */
+  metric?: LearnMetric<IN, OUT>
+  /** Mean score the spec must reach. Default 0.8. */
+  threshold?: number
+  /** Allowed drop of the mean score against the checkpoint's baseline. Default 0.05. */
+  tolerance?: number
+  optimize?: LearnOptimizeOptions
+  student?: LearnModel
+  teacher?: LearnModel
+  judgeModel?: LearnModel
+}
+
+export interface LearnResolvedCase<IN, OUT> extends LearnCase<IN, OUT> {
+  id: string
+  name: string
+  /** Position in the spec's `cases`. */
+  index: number
+}
+
+export interface LearnSpec<IN = Record<string, unknown>, OUT extends AxGenOut = AxGenOut>
+  extends Omit<LearnSpecInput<IN, OUT>, 'cases'> {
+  readonly kind: 'vitest-learn/spec'
+  instruction: string
+  cases: LearnResolvedCase<IN, OUT>[]
+  threshold: number
+  tolerance: number
+}
+
+export const defaultThreshold = 0.8
+export const defaultTolerance = 0.05
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function fail(field: string, message: string, fix?: string): never {
+  throw new LearnError(message, { field, fix })
+}
+
+function checkUnit(value: unknown, field: string): void {
+  if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= 1)))
+    fail(field, `must be a number from 0 to 1, got ${JSON.stringify(value)}`)
+}
+
+function isModel(value: unknown): boolean {
+  return isRecord(value) && (typeof value.name === 'string' || typeof value.chat === 'function')
+}
+
+function caseName(input: unknown): string {
+  const text = JSON.stringify(input) ?? ''
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnResolvedCase<IN, OUT>[] {
+  if (!Array.isArray(cases) || cases.length === 0)
+    fail('cases', 'must be a non-empty array of { input, expected?, criteria? }')
+  const seen = new Map<string, number>()
+  return cases.map((item: unknown, index) => {
+    const field = `cases[${index}]`
+    if (!isRecord(item)) fail(field, 'must be an object with an `input`')
+    if (!isRecord(item.input)) fail(`${field}.input`, 'must be an object of the program’s input fields')
+    const missing = inputFields.filter((name) => !(name in (item.input as Record<string, unknown>)))
+    if (missing.length > 0) fail(`${field}.input`, `lacks the program’s input field(s) ${missing.join(', ')}`)
+    if (item.expected !== undefined && !isRecord(item.expected)) fail(`${field}.expected`, 'must be an object of output fields')
+    if (item.criteria !== undefined && typeof item.criteria !== 'string') fail(`${field}.criteria`, 'must be a string')
+    if (item.name !== undefined && typeof item.name !== 'string') fail(`${field}.name`, 'must be a string')
+    if (item.id !== undefined && (typeof item.id !== 'string' || !namePattern.test(item.id)))
+      fail(`${field}.id`, 'must be a string of letters, digits, dot, dash or underscore')
+    const id = (item.id as string | undefined) ?? hashOf(item.input, 12)
+    const earlier = seen.get(id)
+    if (earlier !== undefined)
+      fail(`${field}.id`, `repeats the id of cases[${earlier}] (${id})`, 'give one of the two cases a distinct `id`, or remove the duplicate')
+    seen.set(id, index)
+    return { ...(item as unknown as LearnCase<IN, OUT>), id, index, name: (item.name as string | undefined) ?? caseName(item.input) }
+  })
+}
+
+/** Declares a learn spec. Validates every field; errors name the field and what was expected. */
+export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, OUT>): LearnSpec<IN, OUT> {
+  if (!isRecord(input)) fail('(spec)', 'defineLearn() takes one object: { name, program, instruction, cases, judge | metric }')
+  if (typeof input.name !== 'string' || !namePattern.test(input.name))
+    fail('name', `must be a non-empty string of letters, digits, dot, dash or underscore (it names the folder snapshots/<name>/), got ${JSON.stringify(input.name)}`)
+  const program = input.program as unknown
+  if (
+    !isRecord(program) ||
+    typeof program.forward !== 'function' ||
+    typeof program.getSignature !== 'function' ||
+    typeof program.clone !== 'function'
+  )
+    fail('program', 'must be an ax program, e.g. ax(\'question:string -> answer:string\')')
+  const instruction = input.instruction ?? input.program.getInstruction()
+  if (input.instruction !== undefined && typeof input.instruction !== 'string') fail('instruction', 'must be a string')
+  if (typeof instruction !== 'string' || instruction.trim() === '')
+    fail('instruction', 'is required: optimization cannot start from an empty prompt', 'add a seed prompt, e.g. instruction: \'Answer the question in one sentence.\'')
+  if (input.judge !== undefined && (typeof input.judge !== 'string' || input.judge.trim() === ''))
+    fail('judge', 'must be a non-empty rubric string')
+  if (input.metric !== undefined && typeof input.metric !== 'function') fail('metric', 'must be a function ({ prediction, example }) => number')
+  if (input.judge === undefined && input.metric === undefined)
+    fail('judge', 'a spec needs a `judge` rubric, a `metric`, or both, to score its cases')
+  checkUnit(input.threshold, 'threshold')
+  checkUnit(input.tolerance, 'tolerance')
+  if (input.optimize !== undefined) {
+    if (!isRecord(input.optimize)) fail('optimize', 'must be an object { budget?, synthCount?, useTraces?, generateExamples? }')
+    for (const key of ['budget', 'synthCount'] as const) {
+      const value: unknown = input.optimize[key]
+      if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) fail(`optimize.${key}`, `must be a whole number >= 0, got ${JSON.stringify(value)}`)
+    }
+    for (const key of ['useTraces', 'generateExamples'] as const) {
+      const value = input.optimize[key]
+      if (value !== undefined && typeof value !== 'boolean') fail(`optimize.${key}`, 'must be true or false')
+    }
+  }
+  for (const key of ['student', 'teacher', 'judgeModel'] as const) {
+    if (input[key] !== undefined && !isModel(input[key]))
+      fail(key, 'must be an ax service or ai() arguments such as { name: \'openai\', apiKey, config: { model } }')
+  }
+  const inputFields = input.program
+    .getSignature()
+    .getInputFields()
+    .filter((field) => !field.isOptional)
+    .map((field) => field.name)
+  return {
+    ...input,
+    kind: 'vitest-learn/spec',
+    instruction,
+    cases: resolveCases<IN, OUT>(input.cases, inputFields),
+    threshold: input.threshold ?? defaultThreshold,
+    tolerance: input.tolerance ?? defaultTolerance,
+  }
+}
+
+export function isLearnSpec(value: unknown): value is LearnSpec {
+  return isRecord(value) && value.kind === 'vitest-learn/spec'
+}
