@@ -1,0 +1,439 @@
+// A scripted OpenAI-compatible chat server for tests, examples and benchmarks.
+// It listens on 127.0.0.1 only and answers with whatever the script says, in the
+// wire shape @ax-llm/ax's `openai` provider reads (non-streaming JSON and SSE).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ScriptedCall {
+  model: string;
+  stream: boolean;
+  messages: { role: string; content: string }[];
+  system: string;
+  user: string;
+  outputs: string[];
+  inputs: Record<string, string>;
+  requestIndex: number;
+}
+export type ScriptedReply = string | Record<string, unknown>;
+export type Script = (call: ScriptedCall) => ScriptedReply | Promise<ScriptedReply>;
+export interface ModelServerOptions {
+  script?: Script;
+  latencyMs?: number;
+  port?: number;
+}
+export interface ModelServer {
+  url: string;
+  readonly requests: number;
+  readonly calls: ScriptedCall[];
+  readonly authorizationSeen: boolean;
+  setScript(script: Script): void;
+  setLatency(ms: number): void;
+  failNext(count: number, status?: number): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const CREATED = 1_700_000_000; // fixed so replies are byte-for-byte deterministic
+const MODELS = ['gpt-4o-mini', 'gpt-4o'];
+
+// ---------------------------------------------------------------------------
+// Prompt parsing (ax 24 prompt format)
+// ---------------------------------------------------------------------------
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part: unknown) => {
+        if (typeof part === 'string') return part;
+        if (part && typeof part === 'object' && 'text' in part && typeof part.text === 'string') {
+          return part.text;
+        }
+        return '';
+      })
+      .filter((t) => t.length > 0)
+      .join('\n');
+  }
+  return '';
+}
+
+function section(system: string, tag: string): string | undefined {
+  const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(system);
+  return m?.[1];
+}
+
+/** Output wire keys, in order: ax renders `Title (wire key: \`name\`): (...)`. */
+export function parseOutputKeys(system: string): string[] {
+  const src = section(system, 'output_fields') ?? system;
+  return [...src.matchAll(/\(wire key: `([^`]+)`\)/g)].map((m) => m[1] ?? '');
+}
+
+/** Input field titles, from the identity line or else the <input_fields> section. */
+function parseInputTitles(system: string): string[] {
+  const identity = /You will be provided with the following fields: (.*?)\. Your task is/.exec(system);
+  if (identity?.[1]) {
+    return [...identity[1].matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+  }
+  const src = section(system, 'input_fields');
+  if (!src) return [];
+  return src
+    .split('\n')
+    .filter((l) => !l.startsWith('**'))
+    .map((l) => /^([A-Za-z][A-Za-z0-9 ]*):/.exec(l)?.[1] ?? '')
+    .filter((t) => t.length > 0);
+}
+
+/**
+ * Inverse of ax's field title rule (`customer_query` -> "Customer query",
+ * `productName` -> "Product Name"). Ambiguous only for digits (`item_2` vs `item2`);
+ * snake_case wins there.
+ */
+export function titleToWireName(title: string): string {
+  const words = title.trim().split(/\s+/);
+  const first = (words[0] ?? '').charAt(0).toLowerCase() + (words[0] ?? '').slice(1);
+  const rest = words.slice(1);
+  if (rest.some((w) => /^[A-Z]/.test(w))) return first + rest.join('');
+  return [first, ...rest].join('_').toLowerCase();
+}
+
+/** ax renders each input as `<Title>: value`; a value runs until the next known title. */
+export function parseInputs(user: string, titles: readonly string[]): Record<string, string> {
+  const known = [...titles].sort((a, b) => b.length - a.length);
+  const startOf = (line: string): [string, string] | undefined => {
+    if (known.length > 0) {
+      const t = known.find((k) => line.startsWith(`${k}:`));
+      return t === undefined ? undefined : [t, line.slice(t.length + 1)];
+    }
+    const m = /^([A-Z][A-Za-z0-9 ]*):(.*)$/.exec(line);
+    return m ? [m[1] ?? '', m[2] ?? ''] : undefined;
+  };
+  const out: Record<string, string> = {};
+  let current: string | undefined;
+  for (const line of user.split('\n')) {
+    const start = startOf(line);
+    if (start) {
+      current = titleToWireName(start[0]);
+      out[current] = start[1].replace(/^ /, '');
+    } else if (current !== undefined) {
+      out[current] += `\n${line}`;
+    }
+  }
+  for (const k of Object.keys(out)) out[k] = (out[k] ?? '').trimEnd();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Default script
+// ---------------------------------------------------------------------------
+
+/** The rendered output line for `key`, e.g. "Label (wire key: `label`): (This classification class field ...". */
+function outputLine(system: string, key: string): string {
+  return system.split('\n').find((l) => l.includes(`(wire key: \`${key}\`)`)) ?? '';
+}
+
+function defaultValue(call: ScriptedCall, key: string): unknown {
+  const line = outputLine(call.system, key);
+  const type = /\((?:This|Only include this) (.+?) field/.exec(line)?.[1] ?? 'string';
+  const allowed = /Allowed values: ([^\n]+)/.exec(line)?.[1]?.split(',')[0]?.trim();
+  const quoted = Object.entries(call.inputs)
+    .map(([k, v]) => `${k} "${v.replace(/\s+/g, ' ').trim()}"`)
+    .join(', ');
+  const sentence = `Scripted ${key.replace(/_/g, ' ')} for ${quoted || 'the request'}.`;
+  const scalar = (t: string): unknown => {
+    if (t.startsWith('number')) return 1;
+    if (t.startsWith('boolean')) return true;
+    if (t.startsWith('classification class')) return allowed ?? 'unknown';
+    if (t.startsWith('datetime range')) return { start: '2024-01-01T00:00:00Z', end: '2024-01-02T00:00:00Z' };
+    if (t.startsWith('date range')) return { start: '2024-01-01', end: '2024-01-02' };
+    if (t.startsWith('datetime')) return '2024-01-01T00:00:00Z';
+    if (t.startsWith('date')) return '2024-01-01';
+    if (t.startsWith('JSON object') || t.startsWith('object')) return {};
+    return sentence;
+  };
+  const array = /^json array of (.+) items$/.exec(type);
+  return array ? [scalar(array[1] ?? 'string')] : scalar(type);
+}
+
+/** Fills ax's JSON shape placeholders (`"<string>"`, `"<YYYY-MM-DD>"`, ...) with concrete values. */
+function fillShape(value: unknown, sentence: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => fillShape(v, sentence));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillShape(v, sentence)]));
+  }
+  if (value === '<YYYY-MM-DD>') return '2024-01-01';
+  if (value === '<ISO 8601 datetime>') return '2024-01-01T00:00:00Z';
+  if (typeof value === 'string' && /^<.*>$/.test(value)) return sentence;
+  return value;
+}
+
+/**
+ * Answers every output key with a deterministic value derived from the inputs.
+ * Object outputs follow the "**Exact JSON shape**" ax adds to the system prompt for them.
+ */
+export const defaultScript: Script = (call) => {
+  const shapeText = /\*\*Exact JSON shape\*\*: `(.+)`/.exec(call.system)?.[1];
+  let shape: Record<string, unknown> = {};
+  try {
+    if (shapeText) shape = JSON.parse(shapeText) as Record<string, unknown>;
+  } catch {
+    // not JSON: fall back to per-field defaults
+  }
+  return Object.fromEntries(
+    call.outputs.map((key) => {
+      const value = defaultValue(call, key);
+      const shaped = shape[key];
+      const nested = shaped !== null && typeof shaped === 'object';
+      return [key, nested ? fillShape(shaped, typeof value === 'string' ? value : `Scripted ${key}.`) : value];
+    }),
+  );
+};
+
+// ---------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------
+
+function wantsJson(system: string, body: Record<string, unknown>): boolean {
+  const format = body.response_format;
+  const formatType =
+    format && typeof format === 'object' && 'type' in format ? String(format.type) : undefined;
+  // ax switches to one JSON object when the signature has object/complex outputs.
+  return formatType === 'json_object' || formatType === 'json_schema' || system.includes('Return one valid JSON object');
+}
+
+function renderReply(reply: ScriptedReply, json: boolean): string {
+  if (typeof reply === 'string') return reply;
+  if (json) return JSON.stringify(reply);
+  return Object.entries(reply)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('\n');
+}
+
+function errorBody(status: number, message: string): string {
+  return JSON.stringify({
+    error: {
+      message,
+      type: status >= 500 ? 'server_error' : 'invalid_request_error',
+      param: null,
+      code: status === 404 ? 'not_found' : null,
+    },
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: string): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Splits content into up to 4 roughly equal pieces (at least one, even when empty). */
+function pieces(content: string): string[] {
+  const size = Math.max(1, Math.ceil(content.length / 4));
+  const out: string[] = [];
+  for (let i = 0; i < content.length; i += size) out.push(content.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
+  let script: Script = options.script ?? defaultScript;
+  let latencyMs = options.latencyMs ?? 0;
+  let requests = 0;
+  let calls: ScriptedCall[] = [];
+  let authorizationSeen = false;
+  let failures: number[] = []; // queued HTTP statuses for the next chat requests
+  let closed = false;
+  const timers = new Map<NodeJS.Timeout, () => void>();
+
+  const sleep = (ms: number): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            resolve();
+          }, ms);
+          timers.set(t, resolve);
+        });
+
+  async function chat(raw: string, res: http.ServerResponse): Promise<void> {
+    const requestIndex = requests++;
+    const failStatus = failures.shift();
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('body must be a JSON object');
+      body = parsed as Record<string, unknown>;
+    } catch (e) {
+      sendJson(res, 400, errorBody(400, `Invalid JSON body: ${(e as Error).message}`));
+      return;
+    }
+
+    const messages = (Array.isArray(body.messages) ? (body.messages as unknown[]) : []).map((m) => {
+      const msg = (m && typeof m === 'object' ? m : {}) as { role?: unknown; content?: unknown };
+      return { role: String(msg.role ?? ''), content: textOf(msg.content) };
+    });
+    const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+    const user = messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+    const call: ScriptedCall = {
+      model: String(body.model ?? ''),
+      stream: body.stream === true,
+      messages,
+      system,
+      user,
+      outputs: parseOutputKeys(system),
+      inputs: parseInputs(user, parseInputTitles(system)),
+      requestIndex,
+    };
+    calls.push(call);
+
+    await sleep(latencyMs);
+    if (closed) return;
+
+    if (failStatus !== undefined) {
+      sendJson(res, failStatus, errorBody(failStatus, `Scripted failure (HTTP ${failStatus})`));
+      return;
+    }
+
+    let content: string;
+    try {
+      content = renderReply(await script(call), wantsJson(system, body));
+    } catch (e) {
+      sendJson(res, 500, errorBody(500, e instanceof Error ? e.message : String(e)));
+      return;
+    }
+
+    const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
+    const usage = {
+      prompt_tokens: Math.ceil(promptChars / 4),
+      completion_tokens: Math.ceil(content.length / 4),
+      total_tokens: Math.ceil(promptChars / 4) + Math.ceil(content.length / 4),
+    };
+    const id = `chatcmpl-scripted-${requestIndex}`;
+    const head = { id, created: CREATED, model: call.model };
+
+    if (!call.stream) {
+      sendJson(
+        res,
+        200,
+        JSON.stringify({
+          ...head,
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage,
+        }),
+      );
+      return;
+    }
+
+    if (res.destroyed) return;
+    const streamOptions = body.stream_options;
+    const includeUsage =
+      !!streamOptions && typeof streamOptions === 'object' && 'include_usage' in streamOptions && streamOptions.include_usage === true;
+    const chunk = (extra: Record<string, unknown>): string =>
+      `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', ...extra })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    pieces(content).forEach((piece, i) => {
+      const delta = i === 0 ? { role: 'assistant', content: piece } : { content: piece };
+      res.write(chunk({ choices: [{ index: 0, delta, finish_reason: null }] }));
+    });
+    if (includeUsage) {
+      // OpenAI's shape: a finish chunk, then a usage chunk with empty choices.
+      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
+      res.write(chunk({ choices: [], usage }));
+    } else {
+      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage }));
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.headers.authorization !== undefined) authorizationSeen = true;
+    const raw = await readBody(req);
+    const path = (req.url ?? '/').split('?')[0]?.replace(/\/+$/, '').replace(/^\/v1(?=\/|$)/, '') ?? '';
+
+    if (req.method === 'POST' && path === '/chat/completions') {
+      await chat(raw, res);
+    } else if (req.method === 'GET' && path === '/models') {
+      sendJson(
+        res,
+        200,
+        JSON.stringify({
+          object: 'list',
+          data: MODELS.map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'vitest-learn' })),
+        }),
+      );
+    } else {
+      sendJson(res, 404, errorBody(404, `Unknown route: ${req.method ?? ''} ${req.url ?? ''}`));
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, errorBody(500, e instanceof Error ? e.message : String(e)));
+      else res.destroy();
+    });
+  });
+  // Neither the listener nor idle keep-alive sockets may keep the process alive.
+  server.on('connection', (socket) => socket.unref());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${HOST}:${port}/v1`,
+    get requests() {
+      return requests;
+    },
+    get calls() {
+      return calls;
+    },
+    get authorizationSeen() {
+      return authorizationSeen;
+    },
+    setScript(next) {
+      script = next;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    failNext(count, status = 500) {
+      for (let i = 0; i < count; i++) failures.push(status);
+    },
+    // Also forgets authorizationSeen and queued failures; keeps script and latency.
+    reset() {
+      requests = 0;
+      calls = [];
+      failures = [];
+      authorizationSeen = false;
+    },
+    close() {
+      closed = true;
+      // Wake requests still waiting out their latency; they see `closed` and stop.
+      for (const [t, wake] of timers) {
+        clearTimeout(t);
+        wake();
+      }
+      timers.clear();
+      return new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
