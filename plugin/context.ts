@@ -1,4 +1,4 @@
-import type { AxAIArgs } from '@ax-llm/ax'
+import type { LearnAIArgs } from '../src/spec.js'
 import type { LearnUsage } from '../src/formats/types.generated.js'
 import type { TapeCounters } from '../src/tape/tape.js'
 
@@ -7,7 +7,7 @@ export interface LearnProvided {
   root: string
   /** Absolute folder holding snapshots/<spec name>/. */
   snapshotDir: string
-  models: { student?: AxAIArgs<string>; teacher?: AxAIArgs<string>; judge?: AxAIArgs<string> }
+  models: { student?: LearnAIArgs; teacher?: LearnAIArgs; judge?: LearnAIArgs }
 }
 
 export interface LearnCaseMeta {

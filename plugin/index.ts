@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { AxAIArgs } from '@ax-llm/ax'
 import type { Plugin } from 'vite'
 import { configDefaults } from 'vitest/config'
 import type { Vitest } from 'vitest/node'
+import type { LearnAIArgs } from '../src/spec.js'
 import type { LearnProvided } from './context.js'
 import { LearnReporter } from './reporter.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
@@ -11,11 +11,11 @@ import './context.js'
 
 export interface LearnPluginOptions {
   /** The model under test: plain `ai()` arguments, e.g. { name: 'openai', apiKey, config: { model } }. */
-  student?: AxAIArgs<string>
+  student?: LearnAIArgs
   /** The stronger model that writes synthetic data and, by default, judges. */
-  teacher?: AxAIArgs<string>
+  teacher?: LearnAIArgs
   /** The judge's model; defaults to the teacher, then the student. */
-  judge?: AxAIArgs<string>
+  judge?: LearnAIArgs
   /** Where snapshots/<spec name>/ folders live, relative to the project root. Default `snapshots`. */
   snapshotDir?: string
 }

@@ -24,7 +24,7 @@ export function capture<T>(define: () => T): T | SpecLoadFailure {
 function specProblem(value: unknown, file: string): LearnError | undefined {
   if (value instanceof SpecLoadFailure) {
     const error = value.error
-    if (error instanceof LearnError) return new LearnError(error.message, { file })
+    if (error instanceof LearnError) return error.inFile(file)
     return new LearnError(`the spec threw while loading: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, { file })
   }
   if (!isLearnSpec(value))

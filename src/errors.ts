@@ -7,6 +7,8 @@ export class LearnError extends Error {
   readonly file: string | undefined
   readonly field: string | undefined
   readonly fix: string | undefined
+  /** The message without its location and fix. */
+  readonly detail: string
 
   constructor(message: string, where: { file?: string; field?: string; fix?: string } = {}) {
     const location = [where.file, where.field].filter(Boolean).join(' › ')
@@ -16,5 +18,11 @@ export class LearnError extends Error {
     this.file = where.file
     this.field = where.field
     this.fix = where.fix
+    this.detail = message
+  }
+
+  /** The same error, located in a file. */
+  inFile(file: string): LearnError {
+    return new LearnError(this.detail, { file, field: this.field, fix: this.fix })
   }
 }

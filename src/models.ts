@@ -1,6 +1,6 @@
 import { ai, type AxAIArgs, type AxAIService } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
-import type { LearnModel } from './spec.js'
+import type { LearnAIArgs, LearnModel } from './spec.js'
 import type { ModelIdentity } from './tape/request.js'
 
 export type ModelRole = 'student' | 'teacher' | 'judge'
@@ -36,12 +36,12 @@ export function resolveModel(model: LearnModel, role: ModelRole): ResolvedModel 
   if (isService(model)) {
     return { service: model, identity: { provider: model.getName(), model: 'default', config: {} }, secrets: [] }
   }
-  const args = model as AxAIArgs<string> & { apiKey?: unknown; config?: Record<string, unknown> }
+  const args = model
   const apiKey = typeof args.apiKey === 'string' ? args.apiKey : ''
   const needsKey = 'apiKey' in args || args.name !== 'ollama'
   let service: AxAIService
   try {
-    service = ai({ ...args, ...(needsKey && apiKey === '' ? { apiKey: keylessPlaceholder } : {}) } as AxAIArgs<string>)
+    service = ai({ ...args, ...(needsKey && apiKey === '' ? { apiKey: keylessPlaceholder } : {}) } as unknown as AxAIArgs<string>)
   } catch (error) {
     throw new LearnError(`the ${role} model settings are invalid: ${(error as Error).message}`, {
       field: role,

@@ -2,8 +2,20 @@ import type { AxAIArgs, AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { hashOf } from './hash.js'
 
-/** Plain `ai()` arguments (they can cross into test workers) or a ready ax service. */
-export type LearnModel = AxAIArgs<string> | AxAIService
+/**
+ * Plain `ai()` arguments, loosely typed so that any model name is accepted (ax's own types list
+ * only the models it knows). Being plain data, they can cross into test workers.
+ */
+export interface LearnAIArgs {
+  name: AxAIArgs<string>['name']
+  apiKey?: string
+  apiURL?: string
+  config?: { model?: string; [key: string]: unknown }
+  [key: string]: unknown
+}
+
+/** `ai()` arguments or a ready ax service. */
+export type LearnModel = LearnAIArgs | AxAIService
 
 export interface LearnCase<IN, OUT> {
   /** Stable id for the recordings; defaults to a hash of `input`. */

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const vitestBin = join(repoRoot, 'node_modules/vitest/vitest.mjs')
+
+export interface RunResult {
+  code: number | null
+  output: string
+}
+
+export interface TempProject {
+  dir: string
+  write(path: string, text: string): Promise<void>
+  read(path: string): Promise<string>
+  /** Runs `vitest run ...args` in the project; `ci` sets CI=true (replay only). */
+  vitest(args?: string[], options?: { ci?: boolean; env?: Record<string, string> }): Promise<RunResult>
+  /** Every file below the project, except node_modules. */
+  files(): Promise<string[]>
+  remove(): Promise<void>
+}
+
+/** Links every package of this repo's node_modules, and vitest-learn itself, into the project. */
+async function linkModules(dir: string): Promise<void> {
+  const target = join(dir, 'node_modules')
+  await mkdir(target)
+  const source = join(repoRoot, 'node_modules')
+  for (const name of await readdir(source)) {
+    if (name.startsWith('.')) continue
+    await symlink(join(source, name), join(target, name))
+  }
+  await symlink(repoRoot, join(target, 'vitest-learn'))
+}
+
+/** Environment for a child Vitest: none of this test run's Vitest or CI variables leak into it. */
+function childEnv(extra: Record<string, string>, ci: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(VITEST|CI$|CONTINUOUS_INTEGRATION|TEST$|NODE_ENV$|OPENAI_APIKEY$)/.test(key)) continue
+    env[key] = value
+  }
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...(ci ? { CI: 'true' } : {}), ...extra }
+}
+
+export async function createProject(files: Record<string, string>): Promise<TempProject> {
+  const dir = await mkdtemp(join(tmpdir(), 'vitest-learn-'))
+  await linkModules(dir)
+  const project: TempProject = {
+    dir,
+    async write(path, text) {
+      await mkdir(dirname(join(dir, path)), { recursive: true })
+      await writeFile(join(dir, path), text)
+    },
+    read: (path) => readFile(join(dir, path), 'utf8'),
+    vitest(args = [], options = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [vitestBin, 'run', ...args], {
+          cwd: dir,
+          env: childEnv(options.env ?? {}, options.ci ?? false),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let output = ''
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+        child.on('error', reject)
+        child.on('close', (code) => resolve({ code, output }))
+      })
+    },
+    async files() {
+      const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+      return entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name))
+        .filter((path) => !path.includes('/node_modules/'))
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  }
+  await project.write('package.json', JSON.stringify({ name: 'learn-temp-project', type: 'module', private: true }))
+  for (const [path, text] of Object.entries(files)) await project.write(path, text)
+  return project
+}
