@@ -58,7 +58,7 @@ export async function runJudge(service: AxAIService, request: JudgeRequest): Pro
     rubric: request.rubric,
     ...(request.criteria ? { criteria: request.criteria } : {}),
     ...(request.expected !== undefined ? { reference: request.expected } : {}),
-  })
+  }, { stream: false })
   const score = Number(output.score)
   if (!Number.isFinite(score))
     throw new LearnError(`the judge answered a score that is not a number: ${JSON.stringify(output.score)}`)

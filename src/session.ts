@@ -45,6 +45,9 @@ export interface SessionSummary {
 
 const roleOfModel: Record<TapeRole, ModelRole> = { student: 'student', teacher: 'teacher', judge: 'judge' }
 
+/** Whole answers rather than streamed chunks: smaller tapes that review well, and faster replay. */
+export const recordedCallOptions = { stream: false } as const
+
 export const snapshotFiles = (snapshotDir: string) => ({
   tape: join(snapshotDir, 'tape.json'),
   traces: join(snapshotDir, 'traces.jsonl'),
@@ -60,6 +63,7 @@ export class SpecSession {
   private readonly failures = new Map<string, string>()
   private readonly models = new Map<TapeRole, ResolvedModel>()
   private readonly traceLines = new Map<string, LearnTraceLine>()
+  private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
 
   private constructor(
@@ -125,6 +129,10 @@ export class SpecSession {
   }
 
   private program(): AxGen<Record<string, unknown>, AxGenOut> {
+    return (this.configuredProgram ??= this.configureProgram())
+  }
+
+  private configureProgram(): AxGen<Record<string, unknown>, AxGenOut> {
     const program = this.spec.program.clone() as AxGen<Record<string, unknown>, AxGenOut>
     program.setInstruction(this.instruction)
     const demos = this.checkpoint?.program.demos
@@ -140,11 +148,11 @@ export class SpecSession {
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
     try {
-      const prediction = await this.withTapeErrors(item.id, () => this.program().forward(student, item.input))
+      const prediction = await this.withTapeErrors(item.id, () => this.program().forward(student, item.input, recordedCallOptions))
       const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
       const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
-      this.keepTrace(item, result, startTime)
+      if (this.options.mode !== 'none') this.keepTrace(item, result, startTime)
       return result
     } catch (error) {
       this.failures.set(item.id, error instanceof Error ? error.message.split('\n')[0]! : String(error))

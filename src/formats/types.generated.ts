@@ -75,7 +75,10 @@ export interface LearnTapeRequest {
   functions: {
     [k: string]: unknown
   }[]
-  stream: boolean
+  /**
+   * Whether the caller asked for a stream; null when it left it to the provider's default.
+   */
+  stream: boolean | null
 }
 
 /**

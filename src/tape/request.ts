@@ -27,7 +27,7 @@ export function tapeRequest(
     modelConfig,
     messages: plain(req.chatPrompt) as LearnTapeRequest['messages'],
     functions: plain(req.functions ?? []) as LearnTapeRequest['functions'],
-    stream: Boolean(options?.stream ?? req.modelConfig?.stream),
+    stream: options?.stream ?? req.modelConfig?.stream ?? null,
   }
 }
 

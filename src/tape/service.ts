@@ -28,6 +28,9 @@ export interface TapeCallStats {
   latencyMs: number
 }
 
+/** Options of each live service, read once: every TapeService of a run shares its live service. */
+const optionsCache = new WeakMap<AxAIService, Readonly<AxAIServiceOptions>>()
+
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 function usageOf(modelUsage: AxModelUsage | undefined): LearnUsage | undefined {
@@ -166,8 +169,12 @@ export class TapeService implements AxAIService {
   }
   setOptions(options: Readonly<AxAIServiceOptions>) {
     this.live.setOptions(options)
+    optionsCache.delete(this.live)
   }
+  /** ax asks for these several times per call, and building them costs more than a replay. */
   getOptions() {
-    return this.live.getOptions()
+    let options = optionsCache.get(this.live)
+    if (!options) optionsCache.set(this.live, (options = this.live.getOptions()))
+    return options
   }
 }
