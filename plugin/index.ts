@@ -49,7 +49,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       project.provide('vitestLearn', provided)
       if (!reporterRegistered.has(vitest)) {
         reporterRegistered.add(vitest)
-        vitest.config.reporters.push(new LearnReporter(snapshotDir) as never)
+        vitest.config.reporters.push(new LearnReporter(snapshotDir))
       }
     },
     transform(code, id) {

@@ -6,7 +6,7 @@ import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.
 import { evaluateGate, type GateResult } from './gate.js'
 import { resolveModel, type ModelRole, type ResolvedModel } from './models.js'
 import { scoreCase, type CaseScore } from './scoring.js'
-import type { LearnModel, LearnResolvedCase, LearnSpec } from './spec.js'
+import type { LearnModel, SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
@@ -18,7 +18,7 @@ export interface LearnModels {
 }
 
 export interface SessionOptions {
-  spec: LearnSpec<any, any>
+  spec: SomeLearnSpec
   /** The spec's file, as shown in errors. */
   specFile: string
   /** snapshots/<spec name>/ */
@@ -93,7 +93,7 @@ export class SpecSession {
     return new SpecSession(options, tape, checkpoint, new Map(traces.map((line) => [line.case ?? line.id, line])))
   }
 
-  get spec(): LearnSpec<any, any> {
+  get spec(): SomeLearnSpec {
     return this.options.spec
   }
 
@@ -141,7 +141,7 @@ export class SpecSession {
   }
 
   /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */
-  async runCase(item: LearnResolvedCase<any, any>): Promise<CaseResult> {
+  async runCase(item: SomeLearnCase): Promise<CaseResult> {
     this.tape.caseStarted(item.id)
     const student = this.service(item.id, 'student')
     const judge = this.service(item.id, 'judge')
@@ -180,7 +180,7 @@ export class SpecSession {
     }
   }
 
-  private keepTrace(item: LearnResolvedCase<any, any>, result: CaseResult, startTime: Date): void {
+  private keepTrace(item: SomeLearnCase, result: CaseResult, startTime: Date): void {
     const line: LearnTraceLine = {
       type: 'trace',
       id: item.id,

@@ -53,7 +53,7 @@ export interface LearnSpecInput<IN, OUT extends AxGenOut> {
   /** Rubric for the LLM judge. */
   judge?: string
   /** Deterministic scorer in [0, 1]; averaged with the judge when both exist. */
-  metric?: LearnMetric<IN, OUT>
+  metric?(args: LearnMetricArgs<IN, OUT>): number | Promise<number>
   /** Mean score the spec must reach. Default 0.8. */
   threshold?: number
   /** Allowed drop of the mean score against the checkpoint's baseline. Default 0.05. */
@@ -183,6 +183,10 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
   }
 }
 
-export function isLearnSpec(value: unknown): value is LearnSpec {
+/** Any spec, whatever its program's fields: what code that runs specs generically takes. */
+export type SomeLearnSpec = LearnSpec<Record<string, unknown>, AxGenOut>
+export type SomeLearnCase = LearnResolvedCase<Record<string, unknown>, AxGenOut>
+
+export function isLearnSpec(value: unknown): value is SomeLearnSpec {
   return isRecord(value) && value.kind === 'vitest-learn/spec'
 }
