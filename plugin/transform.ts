@@ -37,7 +37,9 @@ function findShape(code: string, id: string): SpecShape | undefined {
   if (!parseSync) return findExportByText(code)
   let body: Node[]
   try {
-    body = parseSync(basename(id), code).program.body
+    const parsed = parseSync(basename(id), code)
+    if (parsed.errors.length > 0) return findExportByText(code)
+    body = parsed.program.body
   } catch {
     return findExportByText(code)
   }
@@ -50,7 +52,8 @@ function findShape(code: string, id: string): SpecShape | undefined {
     expressionEnd: expression.end,
     caseOffsets: [],
   }
-  const spec = (expression.type === 'CallExpression' ? (expression.arguments as Node[])[0] : expression) as Node | undefined
+  const inner = unwrap(expression)
+  const spec = unwrap((inner.type === 'CallExpression' ? (inner.arguments as Node[])[0] : inner) as Node | undefined)
   if (spec?.type !== 'ObjectExpression') return shape
   const cases = (spec.properties as Node[]).find(
     (property) => property.type === 'Property' && ((property.key as Node).name === 'cases' || (property.key as Node).value === 'cases'),
@@ -64,6 +67,14 @@ function findShape(code: string, id: string): SpecShape | undefined {
     shape.caseOffsets.push(element.start)
   }
   return shape
+}
+
+/** Looks through `( … )`, `… as const`, `… satisfies T` and `…!` to the expression inside. */
+function unwrap<T extends Node | undefined>(node: T): T {
+  let current: Node | undefined = node
+  while (current && /^(ParenthesizedExpression|TSAsExpression|TSSatisfiesExpression|TSNonNullExpression)$/.test(current.type))
+    current = current.expression as Node
+  return current as T
 }
 
 const lineOf = (code: string, offset: number): number => code.slice(0, offset).split('\n').length - 1
@@ -100,6 +111,7 @@ export function transformSpec(code: string, id: string, runtimeModule: string): 
   generated.push([`__learnSuite.remainingTests(${shape?.caseOffsets.length ?? 0});`, casesLine])
   generated.push(['__learnSuite.gate();', exportLine])
   generated.push(['});', exportLine])
-  const output = `${runtime}${body}\n${generated.map(([line]) => line).join('\n')}\n`
-  return { code: output, map: lineSourceMap(id, code, [...sourceLines, ...generated.map(([, line]) => line)]) }
+  // Imports are hoisted, so the runtime's goes last: no original line moves, and a hashbang stays first.
+  const output = `${body}\n${runtime}\n${generated.map(([line]) => line).join('\n')}\n`
+  return { code: output, map: lineSourceMap(id, code, [...sourceLines, exportLine, ...generated.map(([, line]) => line)]) }
 }

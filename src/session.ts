@@ -5,6 +5,7 @@ import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './fo
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
 import { evaluateGate, type GateResult } from './gate.js'
 import { resolveModel, type ModelRole, type ResolvedModel } from './models.js'
+import { redact } from './redact.js'
 import { scoreCase, type CaseScore } from './scoring.js'
 import type { LearnModel, SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
@@ -237,10 +238,6 @@ function collectSecrets(options: SessionOptions): string[] {
   const { spec, models } = options
   return [spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge].flatMap((model) => {
     const key = model && typeof model === 'object' && 'apiKey' in model ? (model as { apiKey?: unknown }).apiKey : undefined
-    return typeof key === 'string' && key.length >= 8 ? [key] : []
+    return typeof key === 'string' ? [key] : []
   })
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((current, secret) => current.split(secret).join('[redacted]'), text)
 }

@@ -91,9 +91,12 @@ function fail(field: string, message: string, fix?: string): never {
   throw new LearnError(message, { field, fix })
 }
 
+/** A value as the user wrote it: JSON would print NaN and Infinity as null. */
+const show = (value: unknown): string => (typeof value === 'number' ? String(value) : JSON.stringify(value))
+
 function checkUnit(value: unknown, field: string): void {
   if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= 1)))
-    fail(field, `must be a number from 0 to 1, got ${JSON.stringify(value)}`)
+    fail(field, `must be a number from 0 to 1, got ${show(value)}`)
 }
 
 function isModel(value: unknown): boolean {
@@ -123,7 +126,13 @@ function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnReso
     const id = (item.id as string | undefined) ?? hashOf(item.input, 12)
     const earlier = seen.get(id)
     if (earlier !== undefined)
-      fail(`${field}.id`, `repeats the id of cases[${earlier}] (${id})`, 'give one of the two cases a distinct `id`, or remove the duplicate')
+      fail(
+        item.id === undefined ? `${field}.input` : `${field}.id`,
+        item.id === undefined
+          ? `has the same input as cases[${earlier}], so both would share one recording`
+          : `repeats the id of cases[${earlier}] (${id})`,
+        'give one of the two cases a distinct `id`, or remove the duplicate',
+      )
     seen.set(id, index)
     return { ...(item as unknown as LearnCase<IN, OUT>), id, index, name: (item.name as string | undefined) ?? caseName(item.input) }
   })
@@ -157,7 +166,7 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     if (!isRecord(input.optimize)) fail('optimize', 'must be an object { budget?, synthCount?, useTraces?, generateExamples? }')
     for (const key of ['budget', 'synthCount'] as const) {
       const value: unknown = input.optimize[key]
-      if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) fail(`optimize.${key}`, `must be a whole number >= 0, got ${JSON.stringify(value)}`)
+      if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) fail(`optimize.${key}`, `must be a whole number >= 0, got ${show(value)}`)
     }
     for (const key of ['useTraces', 'generateExamples'] as const) {
       const value = input.optimize[key]

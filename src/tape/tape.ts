@@ -1,6 +1,7 @@
 import { LearnError } from '../errors.js'
 import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnTape, LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
+import { redact } from '../redact.js'
 import { explainMiss } from './diagnose.js'
 import { requestHash } from './request.js'
 
@@ -126,10 +127,9 @@ export class Tape {
   async finish(specCases: ReadonlySet<string>): Promise<{ written: boolean }> {
     const tape: LearnTape = { format: 1, spec: this.options.spec, entries: this.finalEntries(specCases) }
     if (this.options.mode === 'none') return { written: false }
-    let text = toPrettyJson(tape)
+    const text = toPrettyJson(tape)
     if (text === this.loadedText || (tape.entries.length === 0 && this.loadedText === undefined)) return { written: false }
-    for (const secret of this.options.secrets ?? []) if (secret.length >= 8) text = text.split(secret).join('[redacted]')
-    await writeFileAtomic(this.options.path, text)
+    await writeFileAtomic(this.options.path, redact(text, this.options.secrets ?? []))
     return { written: true }
   }
 }
