@@ -1,0 +1,25 @@
+import pg from 'pg'
+
+// Tests run against a real server (see .ci/run): LEARN_TEST_POSTGRES_URL names it, and each test
+// uses a schema of its own, dropped afterwards, so runs never see each other's rows.
+// LEARN_TEST_POSTGRES=skip skips them, saying so; otherwise an unreachable server fails them.
+
+export const postgresUrl = process.env.LEARN_TEST_POSTGRES_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres'
+
+export const postgresSkip = process.env.LEARN_TEST_POSTGRES === 'skip' ? 'LEARN_TEST_POSTGRES=skip' : undefined
+
+let counter = 0
+
+export function freshSchema(): string {
+  return `learn_test_${process.pid}_${Date.now().toString(36)}_${counter++}`
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
