@@ -1,13 +1,5 @@
-import type {
-  AxAIService,
-  AxAIServiceOptions,
-  AxChatRequest,
-  AxChatResponse,
-  AxEmbedRequest,
-  AxModelUsage,
-  AxSpeechRequest,
-  AxTranscriptionRequest,
-} from '@ax-llm/ax'
+import type { AxAIService, AxAIServiceOptions, AxChatRequest, AxChatResponse, AxModelUsage } from '@ax-llm/ax'
+import { DelegatingAIService } from '../delegating-service.js'
 import type { LearnTapeEntry, LearnTapeResponse, LearnUsage } from '../formats/types.generated.js'
 import type { ModelIdentity } from './request.js'
 import { tapeRequest } from './request.js'
@@ -28,12 +20,9 @@ export interface TapeCallStats {
   latencyMs: number
 }
 
-/** Options of each live service, read once: every TapeService of a run shares its live service. */
-const optionsCache = new WeakMap<AxAIService, Readonly<AxAIServiceOptions>>()
-
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
-function usageOf(modelUsage: AxModelUsage | undefined): LearnUsage | undefined {
+export function usageOf(modelUsage: AxModelUsage | undefined): LearnUsage | undefined {
   const tokens = modelUsage?.tokens
   if (!tokens) return undefined
   return { promptTokens: tokens.promptTokens ?? 0, completionTokens: tokens.completionTokens ?? 0, totalTokens: tokens.totalTokens ?? 0 }
@@ -48,12 +37,8 @@ function streamOf(chunks: readonly AxChatResponse[]): ReadableStream<AxChatRespo
   })
 }
 
-/**
- * An ax service that answers from the tape and calls the live service only for what is missing
- * (or for everything under -u). It leaves out `resolveChatService` and `openChatSession`, so ax
- * cannot route around it.
- */
-export class TapeService implements AxAIService {
+/** An ax service that answers from the tape and calls the live service only for what is missing (or for everything under -u). */
+export class TapeService extends DelegatingAIService {
   readonly stats: TapeCallStats = {
     live: 0,
     replayed: 0,
@@ -64,10 +49,12 @@ export class TapeService implements AxAIService {
 
   constructor(
     private readonly tape: Tape,
-    private readonly live: AxAIService,
+    live: AxAIService,
     private readonly identity: ModelIdentity,
     private readonly context: TapeCallContext,
-  ) {}
+  ) {
+    super(live)
+  }
 
   private count(entry: Pick<LearnTapeEntry, 'usage' | 'costUsd' | 'latencyMs'>, live: boolean): void {
     if (live) this.stats.live++
@@ -79,7 +66,7 @@ export class TapeService implements AxAIService {
     this.stats.latencyMs += entry.latencyMs
   }
 
-  async chat(
+  override async chat(
     req: Readonly<AxChatRequest<unknown>>,
     options?: Readonly<AxAIServiceOptions>,
   ): Promise<AxChatResponse | ReadableStream<AxChatResponse>> {
@@ -126,55 +113,5 @@ export class TapeService implements AxAIService {
         },
       }),
     )
-  }
-
-  embed(req: Readonly<AxEmbedRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
-    return this.live.embed(req as AxEmbedRequest, options)
-  }
-  transcribe(req: Readonly<AxTranscriptionRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
-    return this.live.transcribe(req as AxTranscriptionRequest, options)
-  }
-  speak(req: Readonly<AxSpeechRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
-    return this.live.speak(req as AxSpeechRequest, options)
-  }
-  getId() {
-    return this.live.getId()
-  }
-  getName() {
-    return this.live.getName()
-  }
-  getFeatures(model?: unknown) {
-    return this.live.getFeatures(model)
-  }
-  getModelList() {
-    return this.live.getModelList()
-  }
-  getMetrics() {
-    return this.live.getMetrics()
-  }
-  getLogger() {
-    return this.live.getLogger()
-  }
-  getLastUsedChatModel() {
-    return this.live.getLastUsedChatModel()
-  }
-  getLastUsedEmbedModel() {
-    return this.live.getLastUsedEmbedModel()
-  }
-  getLastUsedModelConfig() {
-    return this.live.getLastUsedModelConfig()
-  }
-  getEstimatedCost(modelUsage?: AxModelUsage) {
-    return this.live.getEstimatedCost(modelUsage)
-  }
-  setOptions(options: Readonly<AxAIServiceOptions>) {
-    this.live.setOptions(options)
-    optionsCache.delete(this.live)
-  }
-  /** ax asks for these several times per call, and building them costs more than a replay. */
-  getOptions() {
-    let options = optionsCache.get(this.live)
-    if (!options) optionsCache.set(this.live, (options = this.live.getOptions()))
-    return options
   }
 }

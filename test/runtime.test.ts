@@ -1,0 +1,156 @@
+import { ai, ax, AxMockAIService } from '@ax-llm/ax'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AxLearn, AxMemoryStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace } from '../src/index.js'
+import { startModelServer, type ModelServer } from './support/model-server.js'
+
+const apiKey = 'sk-runtime-test-0123456789'
+
+/** An in-memory store written the way the seed's docs show: a plain object with save and load. */
+function plainStorage(): AxStorage & { items: Map<string, AxStorageItem[]> } {
+  const items = new Map<string, AxStorageItem[]>()
+  return {
+    items,
+    async save(name: string, item: AxStorageItem) {
+      const list = items.get(name) ?? []
+      const key = (entry: AxStorageItem) => (entry.type === 'trace' ? entry.id : `v${entry.version}`)
+      items.set(name, [...list.filter((entry) => key(entry) !== key(item)), item])
+    },
+    async load(name: string, query: AxStorageQuery) {
+      return (items.get(name) ?? [])
+        .filter((item) => item.type === query.type)
+        .filter((item) => query.id === undefined || (item.type === 'trace' && item.id === query.id))
+        .sort((a, b) => (a.type === 'checkpoint' && b.type === 'checkpoint' ? b.version - a.version : 0))
+        .slice(0, query.limit)
+    },
+  }
+}
+
+describe('AxLearn', () => {
+  let server: ModelServer
+  const model = () => ai({ name: 'openai', apiKey, apiURL: server.url, config: { model: 'gpt-4o-mini' } as never })
+
+  beforeAll(async () => {
+    server = await startModelServer({
+      script: (call) => ({ answer: call.system.includes('Answer with digits only') ? '4' : 'four' }),
+    })
+  })
+  afterAll(() => server.close())
+
+  it('runs the seed’s quick start: forward logs a trace with real usage and model', async () => {
+    const gen = ax('question:string -> answer:string')
+    const learner = new AxLearn(gen, { name: 'math-bot', teacher: model(), storage: new AxMemoryStorage(), budget: 20 })
+    const result = await learner.forward(model(), { question: 'What is 2+2?' })
+    expect(result.answer).toBe('four')
+    const [trace] = await learner.getTraces()
+    expect(trace).toMatchObject({ type: 'trace', name: 'math-bot', input: { question: 'What is 2+2?' }, output: { answer: 'four' }, model: 'gpt-4o-mini' })
+    expect(trace!.usage!.totalTokens).toBeGreaterThan(0)
+    expect(trace!.usage!.totalTokens).toBe(trace!.usage!.promptTokens + trace!.usage!.completionTokens)
+    expect(trace!.endTime.getTime() - trace!.startTime.getTime()).toBe(trace!.durationMs)
+  })
+
+  it('works with a plain-object storage, as in the seed’s in-memory example', async () => {
+    const storage = plainStorage()
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'plain', storage })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    await learner.flush()
+    expect(storage.items.get('plain')).toHaveLength(1)
+  })
+
+  it('applies the latest checkpoint before the first forward resolves, with no race', async () => {
+    const storage = plainStorage()
+    const checkpoint: AxCheckpoint = { type: 'checkpoint', name: 'digits', version: 2, createdAt: new Date(), instruction: 'Answer with digits only.' }
+    await storage.save('digits', { ...checkpoint, version: 1, instruction: 'Answer in words.' })
+    await storage.save('digits', checkpoint)
+    const slow: AxStorage = { save: storage.save, load: async (name, query) => { await new Promise((resolve) => setTimeout(resolve, 50)); return storage.load(name, query) } }
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'digits', storage: slow })
+    const result = await learner.forward(model(), { question: 'What is 2+2?' }) // issued before the load finishes
+    expect(result.answer).toBe('4')
+    expect(learner.getCheckpoint()?.version).toBe(2)
+    const [trace] = await learner.getTraces()
+    expect(trace!.metadata).toMatchObject({ checkpointVersion: 2 })
+  })
+
+  it('saves a trace of a failed call and rethrows the error', async () => {
+    const storage = new AxMemoryStorage()
+    const failing = new AxMockAIService({ shouldError: true, errorMessage: 'model is down' })
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'failing', storage })
+    await expect(learner.forward(failing, { question: 'What is 2+2?' }, { maxRetries: 0 })).rejects.toThrow()
+    const [trace] = await learner.getTraces()
+    expect(trace!.error).toBeTruthy()
+    expect(trace!.output).toEqual({})
+  })
+
+  it('never breaks or delays the caller when storage fails, and reports it once', async () => {
+    const errors: unknown[] = []
+    let saves = 0
+    const broken: AxStorage = {
+      save: async () => {
+        saves++
+        throw new Error('disk full')
+      },
+      load: async () => [],
+    }
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'broken', storage: broken, onError: (error) => errors.push(error) })
+    for (let index = 0; index < 3; index++) expect((await learner.forward(model(), { question: 'What is 2+2?' })).answer).toBe('four')
+    await learner.flush()
+    expect(saves).toBe(3)
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0])).toContain('disk full')
+  })
+
+  it('returns before a slow store has saved the trace', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const saved: AxStorageItem[] = []
+    const slow: AxStorage = { save: async (_name, item) => { await gate; saved.push(item) }, load: async () => [] }
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'slow', storage: slow })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    expect(saved).toHaveLength(0)
+    release()
+    await learner.flush()
+    expect(saved).toHaveLength(1)
+  })
+
+  it('drops the oldest traces past maxPendingTraces and says so once', async () => {
+    const errors: unknown[] = []
+    const never: AxStorage = { save: () => new Promise(() => {}), load: async () => [] }
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'stalled', storage: never, maxPendingTraces: 2, onError: (error) => errors.push(error) })
+    for (let index = 0; index < 5; index++) await learner.forward(model(), { question: `q${index}` })
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0])).toContain('dropped')
+  })
+
+  it('updates the stored trace on feedback instead of duplicating it', async () => {
+    const storage = new AxMemoryStorage()
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'feedback', storage })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    const [trace] = await learner.getTraces()
+    await learner.addFeedback(trace!.id, { score: 0.2, comment: 'should be a digit' })
+    await learner.addFeedback(trace!.id, { label: 'wrong-format' })
+    const traces = await learner.getTraces()
+    expect(traces).toHaveLength(1)
+    expect(traces[0]!.feedback).toEqual({ score: 0.2, comment: 'should be a digit', label: 'wrong-format' })
+    expect(await learner.getTraces({ hasFeedback: true })).toHaveLength(1)
+    await expect(learner.addFeedback('no-such-trace', { score: 1 })).rejects.toThrow(/no trace with id no-such-trace/)
+  })
+
+  it('supports the seed’s way of giving feedback: set trace.feedback and save it again', async () => {
+    const storage = new AxMemoryStorage()
+    let logged: AxTrace | undefined
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'seed-way', storage, onTrace: (trace) => (logged = trace) })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    await learner.flush()
+    logged!.feedback = { score: 1, label: 'good' }
+    await storage.save('seed-way', logged!)
+    const traces = await learner.getTraces()
+    expect(traces).toHaveLength(1)
+    expect(traces[0]!.feedback).toEqual({ score: 1, label: 'good' })
+  })
+
+  it('never writes the API key into a trace', async () => {
+    const storage = new AxMemoryStorage()
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'secret', storage })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    expect(JSON.stringify(await learner.getTraces())).not.toContain(apiKey)
+  })
+})
