@@ -72,7 +72,7 @@ describe('AxLearn', () => {
 
   it('saves a trace of a failed call and rethrows the error', async () => {
     const storage = new AxMemoryStorage()
-    const failing = new AxMockAIService({ shouldError: true, errorMessage: 'model is down' })
+    const failing = new AxMockAIService<string>({ shouldError: true, errorMessage: 'model is down' })
     const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'failing', storage })
     await expect(learner.forward(failing, { question: 'What is 2+2?' }, { maxRetries: 0 })).rejects.toThrow()
     const [trace] = await learner.getTraces()
