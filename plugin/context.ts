@@ -20,6 +20,8 @@ export interface LearnCaseMeta {
   replayed: number
   usage: LearnUsage
   costUsd: number
+  /** Latency of the calls when they were recorded. */
+  latencyMs: number
 }
 
 export interface LearnGateMeta {

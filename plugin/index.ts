@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vite'
 import { configDefaults } from 'vitest/config'
 import type { Vitest } from 'vitest/node'
-import type { LearnAIArgs } from '../src/spec.js'
+import { LearnError } from '../src/errors.js'
+import { isModel, type LearnAIArgs } from '../src/spec.js'
 import type { LearnProvided } from './context.js'
 import { LearnReporter } from './reporter.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
@@ -23,8 +24,22 @@ export interface LearnPluginOptions {
 const runtimeModule = fileURLToPath(new URL('./runtime.js', import.meta.url))
 const reporterRegistered = new WeakSet<Vitest>()
 
+function validateOptions(options: unknown): asserts options is LearnPluginOptions {
+  const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
+  const known = ['student', 'teacher', 'judge', 'snapshotDir']
+  for (const [key, value] of Object.entries(options)) {
+    if (!known.includes(key)) throw new LearnError(`unknown option "${key}"; the options are ${known.join(', ')}`, where(key))
+    if (key === 'snapshotDir' && (typeof value !== 'string' || value === '')) throw new LearnError('must be a folder path', where(key))
+    if (key !== 'snapshotDir' && value !== undefined && !isModel(value))
+      throw new LearnError("must be ai() arguments such as { name: 'openai', apiKey: process.env.OPENAI_APIKEY, config: { model: 'gpt-4o-mini' } }", where(key))
+  }
+}
+
 /** The vitest-learn plugin: collects `*.learn.ts` specs and turns each into recorded, replayable tests. */
 export default function learn(options: LearnPluginOptions = {}): Plugin {
+  validateOptions(options)
   return {
     name: 'vitest-learn',
     enforce: 'pre',

@@ -58,7 +58,7 @@ export class LearnReporter implements Reporter {
     if (specs.size === 0) return
     const log = (line = '') => this.vitest.logger.log(line)
     const root = this.vitest.config.root
-    const rows = [['spec', 'cases', 'mean', 'threshold', 'verdict', 'tokens', 'cost', 'replayed', 'live']]
+    const rows = [['spec', 'cases', 'mean', 'threshold', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
     for (const [name, report] of specs) {
       const tokens = report.cases.reduce((sum, item) => sum + item.usage.totalTokens, 0)
       const cost = report.cases.reduce((sum, item) => sum + item.costUsd, 0)
@@ -71,6 +71,7 @@ export class LearnReporter implements Reporter {
         gate ? (gate.pass ? 'pass' : 'FAIL') : '-',
         String(tokens),
         `$${cost.toFixed(4)}`,
+        `${(report.cases.reduce((sum, item) => sum + item.latencyMs, 0) / 1000).toFixed(1)}s`,
         String(report.cases.reduce((sum, item) => sum + item.replayed, 0)),
         String(report.cases.reduce((sum, item) => sum + item.live, 0)),
       ])

@@ -53,6 +53,7 @@ function caseMeta(spec: string, result: Pick<CaseResult, 'student' | 'judge'>, c
       totalTokens: student.usage.totalTokens + judge.usage.totalTokens,
     },
     costUsd: student.costUsd + judge.costUsd,
+    latencyMs: student.latencyMs + judge.latencyMs,
   }
 }
 

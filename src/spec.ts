@@ -99,7 +99,7 @@ function checkUnit(value: unknown, field: string): void {
     fail(field, `must be a number from 0 to 1, got ${show(value)}`)
 }
 
-function isModel(value: unknown): boolean {
+export function isModel(value: unknown): boolean {
   return isRecord(value) && (typeof value.name === 'string' || typeof value.chat === 'function')
 }
 
