@@ -14,11 +14,19 @@ interface SpecReport {
   suite?: LearnSuiteMeta
 }
 
-function collect(testModules: readonly TestModule[]): Map<string, SpecReport> {
+interface Collected {
+  specs: Map<string, SpecReport>
+  /** Spec names claimed by more than one file: their recordings would overwrite each other. */
+  clashes: Map<string, Set<string>>
+}
+
+function collect(testModules: readonly TestModule[]): Collected {
   const specs = new Map<string, SpecReport>()
+  const clashes = new Map<string, Set<string>>()
   const reportOf = (name: string, file: string) => {
     let report = specs.get(name)
     if (!report) specs.set(name, (report = { file, cases: [] }))
+    if (report.file !== file) clashes.set(name, new Set([...(clashes.get(name) ?? [report.file]), file]))
     return report
   }
   for (const module of testModules) {
@@ -33,7 +41,7 @@ function collect(testModules: readonly TestModule[]): Map<string, SpecReport> {
       if (meta?.kind === 'gate') reportOf(meta.spec, module.moduleId).gate = meta
     }
   }
-  return specs
+  return { specs, clashes }
 }
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length))
@@ -54,10 +62,15 @@ export class LearnReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
-    const specs = collect(testModules)
+    const { specs, clashes } = collect(testModules)
     if (specs.size === 0) return
     const log = (line = '') => this.vitest.logger.log(line)
     const root = this.vitest.config.root
+    for (const [name, files] of clashes) {
+      const list = [...files].map((file) => relative(root, file)).join(' and ')
+      this.vitest.logger.error(pc.red(`vitest-learn: the spec name "${name}" is used by ${list}; they would share snapshots/${name}/. Rename one.`))
+      process.exitCode = 1
+    }
     const rows = [['spec', 'cases', 'mean', 'threshold', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
     for (const [name, report] of specs) {
       const tokens = report.cases.reduce((sum, item) => sum + item.usage.totalTokens, 0)

@@ -156,6 +156,15 @@ describe('a project using the plugin', () => {
     expect(run.output).toMatch(/✓ support\.learn\.ts|support.*3 passed|support\.learn\.ts \(3 tests\)/)
   })
 
+  it('fails the run when two spec files share a spec name', async () => {
+    await project.write('copy.learn.ts', await project.read('support.learn.ts'))
+    const run = await ci()
+    await rm(`${project.dir}/copy.learn.ts`)
+    expect(run.code).toBe(1)
+    expect(run.output).toContain('the spec name "support" is used by')
+    expect(run.output).toContain('copy.learn.ts')
+  })
+
   it('reports a corrupt tape with its path and leaves it untouched', async () => {
     const path = `${project.dir}/snapshots/support/tape.json`
     const original = await tape()
