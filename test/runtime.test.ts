@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ai, ax, AxMockAIService } from '@ax-llm/ax'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AxLearn, AxMemoryStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace } from '../src/index.js'
+import { AxLearn, AxMemoryStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace, type LearnStorage } from '../src/index.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 
 const apiKey = 'sk-runtime-test-0123456789'
@@ -145,6 +148,20 @@ describe('AxLearn', () => {
     const traces = await learner.getTraces()
     expect(traces).toHaveLength(1)
     expect(traces[0]!.feedback).toEqual({ score: 1, label: 'good' })
+  })
+
+  it('takes a storage URL, here a real SQLite file that a new agent reopens', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'learn-runtime-'))
+    const url = `sqlite:${join(dir, 'traces.db')}`
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'sqlite-agent', storage: url })
+    await learner.forward(model(), { question: 'What is 2+2?' })
+    await learner.flush()
+    await (learner.getStorage() as LearnStorage).close()
+    const reopened = new AxLearn(ax('question:string -> answer:string'), { name: 'sqlite-agent', storage: url })
+    const traces = await reopened.getTraces()
+    expect(traces.map((trace) => trace.output)).toEqual([{ answer: 'four' }])
+    await (reopened.getStorage() as LearnStorage).close()
+    await rm(dir, { recursive: true, force: true })
   })
 
   it('never writes the API key into a trace', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AxAIService, AxGen, AxGenOut, AxProgramDemos, AxProgramForwardOptions } from '@ax-llm/ax'
 import { LearnError } from '../errors.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
+import { createStorage } from '../storage/url.js'
 import { SaveQueue } from './save-queue.js'
 import { UsageMeter } from './usage-meter.js'
 
@@ -16,7 +17,8 @@ export interface AxLearnProgress {
 export interface AxLearnOptions {
   /** Names the agent in storage: its traces and checkpoints. */
   name: string
-  storage: AxStorage
+  /** A store, or its URL: `memory:`, `file:./snapshots`, `sqlite:./traces.db`, `postgres://…`. */
+  storage: AxStorage | string
   /** Writes synthetic data, proposes prompts and judges during optimize(). */
   teacher?: AxAIService
   /** Log a trace for every forward (default true). */
@@ -48,6 +50,7 @@ export interface AxLearnOptions {
  * forward() resolves; traces are saved in the background.
  */
 export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown>, OUT extends AxGenOut = AxGenOut> {
+  private readonly storage: AxStorage
   private readonly queue: SaveQueue
   private readonly loading: Promise<AxCheckpoint | undefined>
   private checkpoint: AxCheckpoint | undefined
@@ -57,17 +60,18 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     readonly options: AxLearnOptions,
   ) {
     if (typeof options?.name !== 'string' || options.name === '') throw new LearnError('needs a name', { field: 'AxLearn options.name' })
-    if (!options.storage || typeof options.storage.save !== 'function' || typeof options.storage.load !== 'function')
-      throw new LearnError('needs a storage: an object with save(name, item) and load(name, query)', { field: 'AxLearn options.storage' })
+    this.storage = typeof options.storage === 'string' ? createStorage(options.storage) : options.storage
+    if (!this.storage || typeof this.storage.save !== 'function' || typeof this.storage.load !== 'function')
+      throw new LearnError('needs a storage: an object with save(name, item) and load(name, query), or a URL such as sqlite:./traces.db', { field: 'AxLearn options.storage' })
     const onError =
       options.onError ?? ((error: unknown) => console.warn(`[vitest-learn] AxLearn "${options.name}": ${error instanceof Error ? error.message : String(error)}`))
-    this.queue = new SaveQueue(options.storage, { onError, ...(options.maxPendingTraces ? { maxPending: options.maxPendingTraces } : {}) })
+    this.queue = new SaveQueue(this.storage, { onError, ...(options.maxPendingTraces ? { maxPending: options.maxPendingTraces } : {}) })
     this.loading = this.loadCheckpoint(onError)
   }
 
   private async loadCheckpoint(onError: (error: unknown) => void): Promise<AxCheckpoint | undefined> {
     try {
-      const [latest] = (await this.options.storage.load(this.options.name, { type: 'checkpoint', limit: 1 })) as AxCheckpoint[]
+      const [latest] = (await this.storage.load(this.options.name, { type: 'checkpoint', limit: 1 })) as AxCheckpoint[]
       if (latest) this.apply(latest)
       return latest
     } catch (error) {
@@ -140,22 +144,22 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   /** Recent traces of this agent, newest first. */
   async getTraces(options: { limit?: number; since?: Date; hasFeedback?: boolean } = {}): Promise<AxTrace[]> {
     await this.flush()
-    return (await this.options.storage.load(this.options.name, { type: 'trace', ...options })) as AxTrace[]
+    return (await this.storage.load(this.options.name, { type: 'trace', ...options })) as AxTrace[]
   }
 
   /** Adds feedback to a logged trace; the stored trace is updated, not duplicated. */
   async addFeedback(traceId: string, feedback: AxTraceFeedback): Promise<void> {
     await this.flush()
-    const [trace] = (await this.options.storage.load(this.options.name, { type: 'trace', id: traceId, limit: 1 })) as AxTrace[]
+    const [trace] = (await this.storage.load(this.options.name, { type: 'trace', id: traceId, limit: 1 })) as AxTrace[]
     if (!trace) throw new LearnError(`no trace with id ${traceId} is stored under "${this.options.name}"`, { field: 'traceId' })
-    await this.options.storage.save(this.options.name, { ...trace, feedback: { ...trace.feedback, ...feedback } })
+    await this.storage.save(this.options.name, { ...trace, feedback: { ...trace.feedback, ...feedback } })
   }
 
   getGen(): AxGen<IN, OUT> {
     return this.gen
   }
   getStorage(): AxStorage {
-    return this.options.storage
+    return this.storage
   }
   getSignature() {
     return this.gen.getSignature()
@@ -174,7 +178,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   }
   /** A new agent on a copy of the program, sharing this one's storage and options. */
   clone(): AxLearn<IN, OUT> {
-    return new AxLearn(this.gen.clone(), this.options)
+    return new AxLearn(this.gen.clone(), { ...this.options, storage: this.storage })
   }
 }
 
