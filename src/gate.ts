@@ -1,5 +1,7 @@
+import type { LearnBaseline } from './formats/types.generated.js'
 import type { CaseScore } from './scoring.js'
 import { mean } from './scoring.js'
+import { comparePaired, formatComparison, regressed, type PairedComparison } from './stats.js'
 
 export interface GateInput {
   threshold: number
@@ -8,6 +10,9 @@ export interface GateInput {
   scores: readonly CaseScore[]
   /** Cases that could not be scored, with the first line of their error. */
   failures: ReadonlyMap<string, string>
+  /** The committed checkpoint's per-case scores; a run may not fall below them by more than `tolerance`. */
+  baseline?: { version: number; scores: LearnBaseline['scores'] }
+  tolerance: number
 }
 
 export interface GateResult {
@@ -19,6 +24,18 @@ export interface GateResult {
   /** Lines for the failure message and the reporter. */
   message: string
   worst: { id: string; name: string; score: number; reasons: string }[]
+  /** This run against the checkpoint's baseline, on the cases both scored. */
+  regression?: PairedComparison
+}
+
+function compareWithBaseline(baseline: GateInput['baseline'], scores: readonly CaseScore[]): PairedComparison | undefined {
+  if (!baseline) return undefined
+  const paired = scores.filter((score) => baseline.scores[score.caseId] !== undefined)
+  if (paired.length === 0) return undefined
+  return comparePaired(
+    paired.map((score) => baseline.scores[score.caseId]!),
+    paired.map((score) => score.score),
+  )
 }
 
 /** The spec's verdict: every case scored and the mean at or above the threshold. */
@@ -40,7 +57,13 @@ export function evaluateGate(input: GateInput): GateResult {
     problems.push('worst cases:')
     for (const item of worst) problems.push(`  - ${item.score.toFixed(2)} ${item.name}: ${item.reasons || '(no reasons given)'}`)
   }
+  const regression = compareWithBaseline(input.baseline, input.scores)
+  if (regression && input.baseline && regressed(regression, input.tolerance))
+    problems.push(
+      `regressed against checkpoint v${input.baseline.version}: ${formatComparison(regression)}; the allowed drop is ${input.tolerance}`,
+    )
   return {
+    ...(regression ? { regression } : {}),
     pass: problems.length === 0,
     mean: average,
     threshold: input.threshold,

@@ -211,6 +211,8 @@ export class SpecSession {
       cases: this.spec.cases.map((item) => ({ id: item.id, name: item.name })),
       scores: [...this.results.values()].map((result) => result.score),
       failures: this.failures,
+      tolerance: this.spec.tolerance,
+      ...(this.checkpoint?.baseline ? { baseline: { version: this.checkpoint.version, scores: this.checkpoint.baseline.scores } } : {}),
     })
   }
 
