@@ -1,8 +1,8 @@
 import { LearnError } from '../errors.js'
 import type { LearnTraceLine } from '../formats/types.generated.js'
 import type { CheckpointRow, TraceRow } from './query.js'
-import type { AxCheckpoint, AxTrace } from './types.js'
-import { isPlainObject } from './validate.js'
+import type { AxCheckpoint, AxStorageItem, AxTrace } from './types.js'
+import { checkItem, checkName, isPlainObject } from './validate.js'
 
 // How items are stored: as JSON text plus the few fields queries filter on. Every adapter stores
 // this same JSON, so every adapter returns the same thing (a Date nested in `input` comes back as
@@ -125,4 +125,15 @@ export function decodeCheckpoint(stored: string | object): AxCheckpoint {
   if (!isPlainObject(value) || typeof value.createdAt !== 'string')
     throw new LearnError('a stored checkpoint is not valid JSON of an AxCheckpoint')
   return { ...(value as StoredCheckpoint), createdAt: new Date(value.createdAt) }
+}
+
+/** One save, validated and encoded, as the database adapters batch it. */
+export type EncodedWrite = { name: string } & ({ type: 'trace'; trace: EncodedTrace } | { type: 'checkpoint'; checkpoint: EncodedCheckpoint })
+
+export function encodeWrite(name: string, item: AxStorageItem): EncodedWrite {
+  checkName(name)
+  const valid = checkItem(item)
+  return valid.type === 'trace'
+    ? { name, type: 'trace', trace: encodeTrace(valid) }
+    : { name, type: 'checkpoint', checkpoint: encodeCheckpoint(valid) }
 }

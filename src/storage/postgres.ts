@@ -5,15 +5,13 @@ import { WriteBatcher } from './batch.js'
 import {
   decodeCheckpoint,
   decodeTrace,
-  encodeCheckpoint,
-  encodeTrace,
-  type EncodedCheckpoint,
-  type EncodedTrace,
+  encodeWrite,
+  type EncodedWrite,
 } from './codec.js'
 import type { LearnStorage } from './index.js'
 import { importOptional } from './optional.js'
 import type { AxStorageItem, AxStorageQuery } from './types.js'
-import { checkItem, checkName, checkQuery, closedError } from './validate.js'
+import { checkName, checkQuery, closedError } from './validate.js'
 
 /** The usual pg.Pool options; anything else pg.Pool takes goes in `pool`. */
 export interface PostgresPoolOptions {
@@ -37,7 +35,7 @@ export interface AxPostgresStorageOptions extends PostgresPoolOptions {
   schema?: string
 }
 
-type Write = { name: string } & ({ type: 'trace'; trace: EncodedTrace } | { type: 'checkpoint'; checkpoint: EncodedCheckpoint })
+type Write = EncodedWrite
 
 // Any constant will do: it only has to be the same in every process that creates the tables.
 const SCHEMA_LOCK = 7_164_323_917
@@ -184,13 +182,7 @@ export class AxPostgresStorage implements LearnStorage {
 
   async save(name: string, item: AxStorageItem): Promise<void> {
     if (this.#closed) throw closedError('postgres')
-    checkName(name)
-    const valid = checkItem(item)
-    await this.#batcher.add(
-      valid.type === 'trace'
-        ? { name, type: 'trace', trace: encodeTrace(valid) }
-        : { name, type: 'checkpoint', checkpoint: encodeCheckpoint(valid) },
-    )
+    await this.#batcher.add(encodeWrite(name, item))
   }
 
   async load(name: string, query: AxStorageQuery): Promise<AxStorageItem[]> {

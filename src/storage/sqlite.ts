@@ -6,22 +6,20 @@ import { WriteBatcher } from './batch.js'
 import {
   decodeCheckpoint,
   decodeTrace,
-  encodeCheckpoint,
-  encodeTrace,
-  type EncodedCheckpoint,
-  type EncodedTrace,
+  encodeWrite,
+  type EncodedWrite,
 } from './codec.js'
 import type { LearnStorage } from './index.js'
 import { importOptional } from './optional.js'
 import type { AxStorageItem, AxStorageQuery } from './types.js'
-import { checkItem, checkName, checkQuery, closedError } from './validate.js'
+import { checkName, checkQuery, closedError } from './validate.js'
 
 export interface AxSQLiteStorageOptions {
   /** Database file, created with its folder when missing; ':memory:' for a private in-memory database. */
   path: string
 }
 
-type Write = { name: string } & ({ type: 'trace'; trace: EncodedTrace } | { type: 'checkpoint'; checkpoint: EncodedCheckpoint })
+type Write = EncodedWrite
 type Database = BetterSqlite3.Database
 
 const SCHEMA = `
@@ -94,13 +92,7 @@ export class AxSQLiteStorage implements LearnStorage {
 
   async save(name: string, item: AxStorageItem): Promise<void> {
     if (this.#closed) throw closedError('sqlite')
-    checkName(name)
-    const valid = checkItem(item)
-    await this.#batcher.add(
-      valid.type === 'trace'
-        ? { name, type: 'trace', trace: encodeTrace(valid) }
-        : { name, type: 'checkpoint', checkpoint: encodeCheckpoint(valid) },
-    )
+    await this.#batcher.add(encodeWrite(name, item))
   }
 
   async load(name: string, query: AxStorageQuery): Promise<AxStorageItem[]> {
