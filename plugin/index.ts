@@ -23,6 +23,8 @@ export interface LearnPluginOptions {
 
 const runtimeModule = fileURLToPath(new URL('./runtime.js', import.meta.url))
 const reporterRegistered = new WeakSet<Vitest>()
+/** The one project per run whose workers run the specs; see configureVitest. */
+const specProject = new WeakMap<Vitest, string>()
 
 function validateOptions(options: unknown): asserts options is LearnPluginOptions {
   const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
@@ -50,6 +52,14 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       test.includeTaskLocation ??= true
     },
     configureVitest({ vitest, project }) {
+      // Projects that `extends: true` inherit this plugin; a spec running in each of them would
+      // race on its snapshot folder, so only the first project runs specs.
+      const owner = specProject.get(vitest)
+      if (owner === undefined) specProject.set(vitest, project.name)
+      else if (owner !== project.name) {
+        project.config.include = project.config.include.filter((glob) => glob !== learnGlob)
+        return
+      }
       const root = project.config.root
       const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
       const provided: LearnProvided = {

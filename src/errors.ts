@@ -1,3 +1,12 @@
+import { isAbsolute, relative } from 'node:path'
+
+/** A path below the working directory is shown relative to it, as a user would type it. */
+export function shortPath(file: string): string {
+  if (!isAbsolute(file)) return file
+  const below = relative(process.cwd(), file)
+  return below.startsWith('..') || isAbsolute(below) ? file : below
+}
+
 /**
  * Every error the library raises: what happened, where (file and field when there is one),
  * and the command or edit that fixes it.
@@ -11,7 +20,7 @@ export class LearnError extends Error {
   readonly detail: string
 
   constructor(message: string, where: { file?: string; field?: string; fix?: string } = {}) {
-    const location = [where.file, where.field].filter(Boolean).join(' › ')
+    const location = [where.file && shortPath(where.file), where.field].filter(Boolean).join(' › ')
     super([location ? `${location}: ${message}` : message, where.fix ? `  fix: ${where.fix}` : '']
       .filter(Boolean)
       .join('\n'))

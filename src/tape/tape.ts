@@ -1,4 +1,4 @@
-import { LearnError } from '../errors.js'
+import { LearnError, shortPath } from '../errors.js'
 import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnTape, LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
 import { redact } from '../redact.js'
@@ -55,7 +55,7 @@ export class Tape {
   ) {}
 
   static async load(options: TapeOptions): Promise<Tape> {
-    const fix = options.mode === 'all' ? options.recordCommand : `fix or delete ${options.path}, or re-record it: ${options.recordCommand} -u`
+    const fix = options.mode === 'all' ? options.recordCommand : `fix or delete ${shortPath(options.path)}, or re-record it: ${options.recordCommand} -u`
     let tape: LearnTape | undefined
     try {
       tape = await readJsonFile(options.path, 'tape', fix)
@@ -103,7 +103,7 @@ export class Tape {
     const sameCase = [...this.recorded.values()].filter((entry) => entry.case === caseId && entry.role === role)
     const error = new LearnError(
       `no recording for a ${role} call of case ${caseId} (${explainMiss(request, sameCase)}). CI replays recordings only and calls no model.`,
-      { file: this.options.path, field: key, fix: `${this.options.recordCommand} with the model's API key set, then commit ${this.options.path}` },
+      { file: this.options.path, field: key, fix: `${this.options.recordCommand} with the model's API key set, then commit ${shortPath(this.options.path)}` },
     )
     this.misses.set(caseId, [...(this.misses.get(caseId) ?? []), error])
     return error
