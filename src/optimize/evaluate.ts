@@ -1,0 +1,154 @@
+import type { AxAIService, AxGenOut } from '@ax-llm/ax'
+import type { LearnProgramState } from '../formats/types.generated.js'
+import { hashOf } from '../hash.js'
+import { mean, scoreCase, type CaseScore } from '../scoring.js'
+import { recordedCallOptions } from '../session.js'
+import type { SomeLearnCase, SomeLearnSpec } from '../spec.js'
+import { createLimiter, type Limiter } from './limit.js'
+import { buildProgram, effectiveState, stateKey } from './program.js'
+
+/** One case run on one program state and scored. */
+export interface CaseEvaluation {
+  caseId: string
+  prediction: AxGenOut
+  score: number
+  reasons: string
+  /** The program or the judge failed on this case; it scores 0. */
+  error?: string
+  /** Not run because work was stopped (cost cap, interruption); it scores 0 and is never memoized. */
+  skipped?: boolean
+}
+
+export interface EvaluatorOptions {
+  spec: SomeLearnSpec
+  student: AxAIService
+  judge: AxAIService
+  /** Cases evaluated at once (student call then judge call each). Default 8. */
+  concurrency?: number
+  /** A limiter shared with other evaluators, instead of one of `concurrency` slots. */
+  limit?: Limiter
+  /** Checked before each case; once true, cases are skipped instead of run. */
+  stopped?: () => boolean
+  /** Each failure, as it happens (the evaluation itself scores 0). */
+  onError?: (caseId: string, message: string) => void
+}
+
+const messageOf = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined
+  return (cause && !message.includes(cause) ? `${message}: ${cause}` : message).split('\n')[0]!
+}
+
+/**
+ * Runs cases on program states and scores them with the spec's judge and metric, a bounded number
+ * at a time. Results are memoized by what determines them (the rendered program and the case), so
+ * GEPA re-scoring a parent on a minibatch, or the decision re-scoring a candidate, costs nothing.
+ */
+export class Evaluator {
+  /** Cases whose program or judge failed. */
+  errors = 0
+  private readonly limit: Limiter
+  private readonly evaluations = new Map<string, Promise<CaseEvaluation>>()
+  private readonly scores = new Map<string, Promise<CaseScore>>()
+  private readonly feedback = new Map<string, string>()
+
+  constructor(private readonly options: EvaluatorOptions) {
+    this.limit = options.limit ?? createLimiter(options.concurrency ?? 8)
+  }
+
+  /**
+   * Evaluates every case on one state, concurrently; results in the order of `items`. Background
+   * work only takes slots no foreground work waits for.
+   */
+  async evaluateAll(state: LearnProgramState, items: readonly SomeLearnCase[], priority: 'foreground' | 'background' = 'foreground'): Promise<CaseEvaluation[]> {
+    const effective = effectiveState(this.options.spec, state)
+    return Promise.all(items.map((item) => this.evaluate(effective, item, priority)))
+  }
+
+  /** `state` must be effective (see effectiveState), so equal prompts share one memo entry. */
+  private evaluate(state: LearnProgramState, item: SomeLearnCase, priority: 'foreground' | 'background'): Promise<CaseEvaluation> {
+    const key = hashOf({ state: stateKey(state), input: item.input, expected: item.expected, criteria: item.criteria })
+    let pending = this.evaluations.get(key)
+    if (!pending) {
+      const started = this.limit(() => this.run(state, item), priority)
+      this.evaluations.set(key, started)
+      void started.then((result) => {
+        if (result.skipped) this.evaluations.delete(key)
+      })
+      pending = started
+    }
+    // Two cases with the same input and criteria share one evaluation, each under its own id.
+    return pending.then((result) => (result.caseId === item.id ? result : { ...result, caseId: item.id }))
+  }
+
+  private async run(state: LearnProgramState, item: SomeLearnCase): Promise<CaseEvaluation> {
+    if (this.options.stopped?.()) return { caseId: item.id, prediction: {}, score: 0, reasons: '', skipped: true }
+    let prediction: AxGenOut = {}
+    try {
+      prediction = await buildProgram(this.options.spec, state).forward(this.options.student, item.input, recordedCallOptions)
+      const verdict = await this.score(item, prediction)
+      return { caseId: item.id, prediction, score: verdict.score, reasons: verdict.reasons }
+    } catch (error) {
+      if (this.options.stopped?.()) return { caseId: item.id, prediction, score: 0, reasons: '', skipped: true }
+      const message = messageOf(error)
+      this.errors++
+      this.options.onError?.(item.id, message)
+      this.feedback.set(feedbackKey(item.input, prediction), `score 0: the program failed on this input (${message})`)
+      return { caseId: item.id, prediction, score: 0, reasons: '', error: message }
+    }
+  }
+
+  /** The spec's judge and metric on one prediction, memoized: equal predictions are judged once. */
+  score(item: SomeLearnCase, prediction: AxGenOut): Promise<CaseScore> {
+    const key = hashOf({ input: item.input, expected: item.expected, criteria: item.criteria, prediction })
+    let pending = this.scores.get(key)
+    if (!pending) {
+      pending = scoreCase(this.options.spec, item, prediction, () => this.options.judge)
+      this.scores.set(key, pending)
+      pending.then(
+        (verdict) => this.feedback.set(feedbackKey(item.input, prediction), `score ${verdict.score.toFixed(2)}: ${verdict.reasons || 'no reasons given'}`),
+        () => this.scores.delete(key),
+      )
+    }
+    return pending
+  }
+
+  /** The judge's score and reasons for a prediction evaluated earlier: GEPA's per-example feedback. */
+  feedbackFor(input: unknown, prediction: unknown): string | undefined {
+    return this.feedback.get(feedbackKey(input, prediction))
+  }
+}
+
+const feedbackKey = (input: unknown, prediction: unknown): string => hashOf({ input, prediction })
+
+export interface ProgramScore {
+  mean: number
+  /** Score per case id. */
+  perCase: Record<string, number>
+  evaluations: CaseEvaluation[]
+}
+
+export function summarize(evaluations: readonly CaseEvaluation[]): ProgramScore {
+  return {
+    mean: mean(evaluations.map((evaluation) => evaluation.score)),
+    perCase: Object.fromEntries(evaluations.map((evaluation) => [evaluation.caseId, evaluation.score])),
+    evaluations: [...evaluations],
+  }
+}
+
+export interface ScoreProgramOptions {
+  spec: SomeLearnSpec
+  /** Instruction, demos and component map to run the cases with. */
+  program: LearnProgramState
+  cases: readonly SomeLearnCase[]
+  /** Services to call, e.g. TapeServices so the calls are recorded or replayed. */
+  student: AxAIService
+  judge: AxAIService
+  concurrency?: number
+}
+
+/** Scores a program state on cases with the spec's judge and metric; failed cases score 0. */
+export async function scoreProgram(options: ScoreProgramOptions): Promise<ProgramScore> {
+  const evaluator = new Evaluator(options)
+  return summarize(await evaluator.evaluateAll(options.program, options.cases))
+}

@@ -1,0 +1,23 @@
+import { hashOf } from '../hash.js'
+import type { SomeLearnSpec } from '../spec.js'
+
+/**
+ * Identifies what a checkpoint's baseline was measured against: the program's signature, the
+ * cases, the judge rubric, the metric's source and the threshold. The seed instruction, the
+ * tolerance and the models are left out: a checkpoint replaces the first, and the others do not
+ * change what a score means. A checkpoint whose `hashes.spec` differs was made for another spec.
+ */
+export function specHash(spec: SomeLearnSpec): string {
+  return hashOf({
+    signature: spec.program.getSignature().toString(),
+    cases: spec.cases.map((item) => ({
+      id: item.id,
+      input: item.input,
+      expected: item.expected ?? null,
+      criteria: item.criteria ?? null,
+    })),
+    judge: spec.judge ?? null,
+    metric: spec.metric ? spec.metric.toString() : null,
+    threshold: spec.threshold,
+  })
+}

@@ -1,0 +1,210 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LearnError } from '../../src/errors.js'
+import { judgeHash } from '../../src/judge.js'
+import { optimizeSpec, readCheckpoint, specHash, type OptimizeProgress, type OptimizeResult } from '../../src/optimize/index.js'
+import type { AxTrace } from '../../src/storage/types.js'
+import { startModelServer, type ModelServer, type ScriptedCall } from '../support/model-server.js'
+import { arrayStorage, removeTempDirs, RULES, SEED_INSTRUCTION, scriptedModels, scriptedWorld, supportSpec, tempDirs, WORSE_INSTRUCTION, type World } from './support.js'
+
+const isJudge = (call: ScriptedCall) => call.outputs.includes('score')
+const isProposer = (call: ScriptedCall) => call.outputs.includes('newValue')
+
+describe('optimizeSpec against the scripted model server', () => {
+  let server: ModelServer
+  let world: World
+  beforeAll(async () => {
+    world = scriptedWorld()
+    server = await startModelServer({ script: world.script })
+  })
+  afterAll(async () => {
+    await server.close()
+    await removeTempDirs()
+  })
+
+  describe('one spec optimized three times', () => {
+    const spec = supportSpec()
+    let dirs: { snapshotDir: string; cacheDir: string }
+    let second: OptimizeResult
+    beforeAll(async () => {
+      dirs = await tempDirs()
+    })
+
+    it('raises the held-out score and writes v1 with its baseline and hashes', async () => {
+      world.setProposer('improve')
+      server.reset()
+      const events: OptimizeProgress[] = []
+      const result = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url), onProgress: (event) => events.push(event) })
+
+      expect(result.decision).toBe('written')
+      expect(result.version).toBe(1)
+      expect(result.previousVersion).toBeUndefined()
+      expect(result.after.mean).toBeGreaterThan(result.before.mean)
+      expect(result.comparison.significant).toBe(true)
+      expect(result.comparison.n).toBe(result.stats.validation)
+      expect(result.instruction.before).toBe(SEED_INSTRUCTION)
+      for (const rule of RULES) expect(result.instruction.after).toContain(rule.instruction)
+      expect(result.instruction.diff).toContain(`-${SEED_INSTRUCTION}`)
+      expect(result.stats).toMatchObject({ errors: 0, synthetic: 10, traces: 0, train: 7, validation: 9 })
+      expect(result.stats.rounds).toBeGreaterThanOrEqual(1)
+      expect(result.stats.metricCalls).toBeLessThanOrEqual(result.stats.maxMetricCalls)
+      expect(result.cost.calls).toBe(server.requests)
+      expect(result.cost.usage.totalTokens).toBeGreaterThan(0)
+      expect(result.stoppedBy).toBe('budget')
+
+      // The checkpoint: validated on read, history equal to current, no training set, the gate's baseline.
+      const checkpoint = await readCheckpoint(dirs.snapshotDir)
+      expect(checkpoint).toMatchObject({ format: 1, name: spec.name, version: 1, parent: null, optimizer: { type: 'GEPA' } })
+      expect(checkpoint!.program.instruction).toBe(result.instruction.after)
+      expect(checkpoint!.program.componentMap).toEqual({ 'root::instruction': result.instruction.after })
+      expect(JSON.stringify(checkpoint)).not.toContain('"examples"')
+      expect(Object.keys(checkpoint!.baseline!.scores).sort()).toEqual(spec.cases.map((item) => item.id).sort())
+      for (const item of spec.cases) expect(checkpoint!.baseline!.scores[item.id]).toBe(result.after.perCase[item.id])
+      expect(checkpoint!.hashes).toEqual({ spec: specHash(spec), judge: judgeHash(spec.judge) })
+      expect(checkpoint!.cost).toEqual(result.cost)
+      const history = await readFile(join(dirs.snapshotDir, 'checkpoints', 'v1.json'), 'utf8')
+      expect(history).toBe(await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8'))
+      const synthetic = JSON.parse(await readFile(join(dirs.snapshotDir, 'synthetic.json'), 'utf8')) as { examples: unknown[] }
+      expect(synthetic.examples).toHaveLength(10)
+
+      // The judge's reasons reached GEPA's reflection, and the proposer was asked for a new instruction.
+      const summaries = server.calls.filter((call) => call.outputs.includes('feedbackSummary'))
+      expect(summaries.some((call) => call.user.includes(RULES[0].missing))).toBe(true)
+      expect(server.calls.filter(isProposer).length).toBeGreaterThan(0)
+
+      expect([...new Set(events.map((event) => event.phase))]).toEqual(['data', 'search', 'decision', 'done'])
+      expect(events.some((event) => event.phase === 'search' && event.round >= 1 && event.bestScore > 0)).toBe(true)
+      expect(events.at(-1)).toMatchObject({ calls: result.cost.calls, tokens: result.cost.usage.totalTokens })
+    })
+
+    it('keeps v1 when the proposer makes the candidate worse, and reports the figures', async () => {
+      world.setProposer('worse')
+      server.reset()
+      const checkpointBefore = await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')
+      second = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url) })
+
+      expect(server.calls.filter(isProposer).length).toBeGreaterThan(0)
+      expect(server.calls.some((call) => call.system.includes(WORSE_INSTRUCTION))).toBe(true)
+      expect(second.decision).toBe('kept-previous')
+      expect(second.version).toBeUndefined()
+      expect(second.previousVersion).toBe(1)
+      expect(second.comparison.n).toBe(9)
+      expect(second.comparison.delta).toBeLessThanOrEqual(0)
+      expect(second.before.mean).toBeGreaterThan(0.9)
+      expect(Object.keys(second.before.perCase)).toHaveLength(9)
+      expect(second.instruction.after).not.toBe(WORSE_INSTRUCTION)
+      expect(await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')).toBe(checkpointBefore)
+      expect(existsSync(join(dirs.snapshotDir, 'checkpoints', 'v2.json'))).toBe(false)
+    })
+
+    it('serves an identical run from the cache without calling the model', async () => {
+      server.reset()
+      const third = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url) })
+      expect(server.requests).toBe(0)
+      expect(third.cost.calls).toBe(0)
+      expect(third.stats.cacheHits).toBeGreaterThan(0)
+      expect(third).toMatchObject({ decision: second.decision, comparison: second.comparison, instruction: second.instruction })
+    })
+  })
+
+  it('stops the search at the cost cap and still decides', async () => {
+    world.setProposer('improve')
+    server.reset()
+    const dirs = await tempDirs()
+    const result = await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url), maxTokens: 12_000, concurrency: 1 })
+    expect(result.stoppedBy).toBe('cost-cap')
+    expect(result.stats.metricCalls).toBeLessThan(result.stats.maxMetricCalls)
+    expect(result.cost.usage.totalTokens).toBeGreaterThanOrEqual(12_000)
+    expect(result.comparison.n).toBe(result.stats.validation)
+    expect(['written', 'kept-previous']).toContain(result.decision)
+    expect(server.requests).toBeLessThan(74)
+  })
+
+  it('skips the search when synthesis already reached the cost cap', async () => {
+    server.reset()
+    const dirs = await tempDirs()
+    const result = await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url), maxUsd: 0.000_001 })
+    expect(result).toMatchObject({ stoppedBy: 'cost-cap', decision: 'kept-previous', stats: { metricCalls: 0, rounds: 0, synthetic: 10 } })
+    expect(result.instruction.after).toBe(SEED_INSTRUCTION)
+    expect(server.calls.filter(isProposer)).toHaveLength(0)
+    expect(existsSync(join(dirs.snapshotDir, 'synthetic.json'))).toBe(true)
+    expect(existsSync(join(dirs.snapshotDir, 'checkpoint.json'))).toBe(false)
+  })
+
+  it('stops cleanly when interrupted, and a rerun resumes from the cache', async () => {
+    world.setProposer('improve')
+    const dirs = await tempDirs()
+    const models = scriptedModels(server.url)
+    server.reset()
+    const full = await optimizeSpec({ spec: supportSpec(), ...(await tempDirs()), models })
+    const paid = server.requests
+
+    server.reset()
+    const controller = new AbortController()
+    const interrupted = optimizeSpec({
+      spec: supportSpec(),
+      ...dirs,
+      models,
+      onProgress: (event) => {
+        if (event.phase === 'search' && event.metricCalls > 0) controller.abort()
+      },
+      signal: controller.signal,
+    })
+    await expect(interrupted).rejects.toThrow(/optimize was interrupted; the model calls it made are cached/)
+    const before = server.requests
+    expect(before).toBeGreaterThan(0)
+    expect(before).toBeLessThan(paid)
+
+    server.reset()
+    const resumed = await optimizeSpec({ spec: supportSpec(), ...dirs, models })
+    expect(resumed.comparison).toEqual(full.comparison)
+    expect(resumed.stats.cacheHits).toBeGreaterThan(0)
+    expect(before + server.requests).toBe(paid)
+  })
+
+  it('learns from production traces: good answers as references, failures with their comment', async () => {
+    world.setProposer('improve')
+    server.reset()
+    const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 12, minute))
+    const trace = (id: string, minute: number, query: string, extra: Partial<AxTrace> = {}): AxTrace => ({
+      type: 'trace',
+      id,
+      name: 'support-optimize',
+      input: { customer_query: query },
+      output: { polite_reply: `Reply to ${query}` },
+      startTime: at(minute),
+      endTime: at(minute),
+      durationMs: 5,
+      ...extra,
+    })
+    const goodReply = 'Dear customer, sorry for the wait. Next step: track it on the Orders page. The support team'
+    const storage = arrayStorage([
+      trace('good', 1, 'Where is parcel 9?', { output: { polite_reply: goodReply }, feedback: { score: 1 } }),
+      trace('bad', 2, 'My refund for order 7?', { feedback: { label: 'bad', comment: 'must end with a next step' } }),
+      trace('recent', 3, 'Do you ship to Norway?'),
+      trace('other-program', 4, 'x', { input: { ticket: 'wrong fields' } }),
+    ])
+    const dirs = await tempDirs()
+    const result = await optimizeSpec({ spec: supportSpec({ generateExamples: false }), ...dirs, models: scriptedModels(server.url), storage })
+
+    expect(storage.queries.map((query) => query.hasFeedback)).toEqual([true, false])
+    expect(result.stats).toMatchObject({ traces: 3, synthetic: 0, train: 2, validation: 7 })
+    expect(result.warnings.some((warning) => warning.includes('1 trace(s) were skipped'))).toBe(true)
+    const judged = server.calls.filter(isJudge)
+    expect(judged.some((call) => call.inputs.task_input?.includes('Where is parcel 9?') && call.inputs.reference?.includes(goodReply))).toBe(true)
+    expect(judged.some((call) => call.inputs.task_input?.includes('My refund for order 7?') && call.inputs.criteria === 'must end with a next step')).toBe(true)
+    expect(judged.some((call) => call.inputs.task_input?.includes('Do you ship to Norway?') && call.inputs.reference === undefined)).toBe(true)
+    expect(result.decision).toBe('written')
+  })
+
+  it('explains what is missing: data to learn from, or a teacher', async () => {
+    const dirs = await tempDirs()
+    const noData = optimizeSpec({ spec: supportSpec({ generateExamples: false }), ...dirs, models: scriptedModels(server.url), specFile: 'support.learn.ts' })
+    await expect(noData).rejects.toThrow(LearnError)
+    await expect(noData).rejects.toThrow(/support\.learn\.ts › optimize: optimize needs at least 2 cases to learn from[\s\S]*fix: enable generateExamples/)
+    const { student } = scriptedModels(server.url)
+    await expect(optimizeSpec({ spec: supportSpec(), ...dirs, models: { student } })).rejects.toThrow(/teacher: optimize needs a teacher model/)
+  })
+})
