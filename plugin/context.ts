@@ -8,6 +8,26 @@ export interface LearnProvided {
   /** Absolute folder holding snapshots/<spec name>/. */
   snapshotDir: string
   models: { student?: LearnAIArgs; teacher?: LearnAIArgs; judge?: LearnAIArgs }
+  /** `vitest-learn --optimize` (or LEARN_OPTIMIZE=1, or `vitest run -- --optimize`). */
+  optimize: boolean
+  /** `vitest-learn --accept`: this run's scores become the baseline of specs edited since their checkpoint. */
+  accept: boolean
+  optimizeSettings: LearnOptimizeSettings
+  /** URL of the production trace store optimize reads (`traces.storage`). */
+  traces?: string
+  /** Folder of optimize's call cache. */
+  cacheDir: string
+}
+
+export interface LearnOptimizeSettings {
+  /** Cases evaluated at once. Default 8. */
+  concurrency?: number
+  /** Cost cap of one spec's search, in tokens. */
+  maxTokens?: number
+  /** Cost cap of one spec's search, in estimated dollars. */
+  maxUsd?: number
+  /** Seeds the data split, GEPA and the statistics. Default 1. */
+  seed?: number
 }
 
 export interface LearnCaseMeta {
@@ -32,6 +52,10 @@ export interface LearnGateMeta {
   threshold: number
   scored: number
   total: number
+  /** The checkpoint version whose baseline no longer matches the spec (edited since). */
+  specEdited?: number
+  /** The checkpoint version `--accept` wrote. */
+  accepted?: number
 }
 
 export interface LearnSuiteMeta {
@@ -43,7 +67,25 @@ export interface LearnSuiteMeta {
   tracesWritten: boolean
 }
 
-export type LearnMeta = LearnCaseMeta | LearnGateMeta | LearnSuiteMeta
+export interface LearnOptimizeMeta {
+  kind: 'optimize'
+  spec: string
+  decision: 'written' | 'kept-previous'
+  version?: number
+  previousVersion?: number
+  /** `0.620 → 0.810 (+0.190, 95% CI +0.120..+0.260, n=12)` */
+  comparison: string
+  calls: number
+  tokens: number
+  usd: number
+  metricCalls: number
+  maxMetricCalls: number
+  stoppedBy?: string
+  instructionDiff: string
+  warnings: string[]
+}
+
+export type LearnMeta = LearnCaseMeta | LearnGateMeta | LearnSuiteMeta | LearnOptimizeMeta
 
 declare module 'vitest' {
   interface ProvidedContext {

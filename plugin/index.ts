@@ -5,7 +5,8 @@ import { configDefaults } from 'vitest/config'
 import type { Vitest } from 'vitest/node'
 import { LearnError } from '../src/errors.js'
 import { isModel, type LearnAIArgs } from '../src/spec.js'
-import type { LearnProvided } from './context.js'
+import type { LearnOptimizeSettings, LearnProvided } from './context.js'
+import { acceptRequested, optimizeRequested } from './mode.js'
 import { LearnReporter } from './reporter.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
 import './context.js'
@@ -19,6 +20,10 @@ export interface LearnPluginOptions {
   judge?: LearnAIArgs
   /** Where snapshots/<spec name>/ folders live, relative to the project root. Default `snapshots`. */
   snapshotDir?: string
+  /** Production traces optimize learns from: `sqlite:./traces.db`, `postgres://…`, `file:./dir`. */
+  traces?: { storage: string }
+  /** Settings of `vitest-learn --optimize`. */
+  optimize?: LearnOptimizeSettings
 }
 
 const runtimeModule = fileURLToPath(new URL('./runtime.js', import.meta.url))
@@ -30,11 +35,23 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
   const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
-  const known = ['student', 'teacher', 'judge', 'snapshotDir']
+  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize']
   for (const [key, value] of Object.entries(options)) {
     if (!known.includes(key)) throw new LearnError(`unknown option "${key}"; the options are ${known.join(', ')}`, where(key))
+    if (value === undefined) continue
     if (key === 'snapshotDir' && (typeof value !== 'string' || value === '')) throw new LearnError('must be a folder path', where(key))
-    if (key !== 'snapshotDir' && value !== undefined && !isModel(value))
+    if (key === 'traces' && (typeof value?.storage !== 'string' || value.storage === ''))
+      throw new LearnError("must be { storage: 'sqlite:./traces.db' } (or memory:, file:./dir, postgres://…)", where(key))
+    if (key === 'optimize') {
+      if (typeof value !== 'object' || value === null) throw new LearnError('must be { concurrency?, maxTokens?, maxUsd?, seed? }', where(key))
+      for (const [setting, number] of Object.entries(value as Record<string, unknown>)) {
+        if (!['concurrency', 'maxTokens', 'maxUsd', 'seed'].includes(setting))
+          throw new LearnError(`unknown setting "${setting}"; the settings are concurrency, maxTokens, maxUsd, seed`, where(`optimize.${setting}`))
+        if (typeof number !== 'number' || !(number >= (setting === 'concurrency' ? 1 : 0)))
+          throw new LearnError(`must be a number${setting === 'concurrency' ? ' >= 1' : ' >= 0'}`, where(`optimize.${setting}`))
+      }
+    }
+    if (['student', 'teacher', 'judge'].includes(key) && !isModel(value))
       throw new LearnError("must be ai() arguments such as { name: 'openai', apiKey: process.env.OPENAI_APIKEY, config: { model: 'gpt-4o-mini' } }", where(key))
   }
 }
@@ -70,6 +87,11 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
           ...(options.teacher ? { teacher: options.teacher } : {}),
           ...(options.judge ? { judge: options.judge } : {}),
         },
+        optimize: optimizeRequested(),
+        accept: acceptRequested(),
+        optimizeSettings: options.optimize ?? {},
+        ...(options.traces ? { traces: options.traces.storage } : {}),
+        cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
       }
       project.provide('vitestLearn', provided)
       if (!reporterRegistered.has(vitest)) {

@@ -4,7 +4,7 @@ import fg from 'fast-glob'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
-import type { LearnCaseMeta, LearnGateMeta, LearnSuiteMeta } from './context.js'
+import type { LearnCaseMeta, LearnGateMeta, LearnOptimizeMeta, LearnSuiteMeta } from './context.js'
 import { learnFilePattern, learnGlob } from './transform.js'
 
 interface SpecReport {
@@ -12,6 +12,7 @@ interface SpecReport {
   cases: LearnCaseMeta[]
   gate?: LearnGateMeta
   suite?: LearnSuiteMeta
+  optimize?: LearnOptimizeMeta
 }
 
 interface Collected {
@@ -39,6 +40,7 @@ function collect(testModules: readonly TestModule[]): Collected {
       const meta = test.meta().learn
       if (meta?.kind === 'case') reportOf(meta.spec, module.moduleId).cases.push(meta)
       if (meta?.kind === 'gate') reportOf(meta.spec, module.moduleId).gate = meta
+      if (meta?.kind === 'optimize') reportOf(meta.spec, module.moduleId).optimize = meta
     }
   }
   return { specs, clashes }
@@ -115,7 +117,32 @@ export class LearnReporter implements Reporter {
     if (totals.obsolete && this.vitest.config.snapshotOptions.updateSnapshot !== 'all')
       log(pc.yellow('   Obsolete recordings are kept; run `npx vitest run -u` to remove them.'))
     for (const folder of written) log(pc.dim(`   wrote ${folder}/`))
+    for (const [name, report] of specs) {
+      if (report.gate?.accepted) log(pc.green(`   accepted this run's scores as the baseline of ${name}: checkpoint v${report.gate.accepted}`))
+      else if (report.gate?.specEdited)
+        log(pc.yellow(`   ${name} was edited after checkpoint v${report.gate.specEdited}: re-optimize (npx vitest-learn --optimize) or accept (npx vitest-learn --accept)`))
+    }
+    for (const [name, report] of specs) if (report.optimize) this.printOptimize(name, report.optimize, log)
     await this.reportObsoleteFolders(testModules, specs, root, log)
+  }
+
+  private printOptimize(name: string, meta: LearnOptimizeMeta, log: (line?: string) => void): void {
+    const verdict =
+      meta.decision === 'written'
+        ? pc.green(`wrote v${meta.version}`)
+        : pc.red(`kept ${meta.previousVersion ? `v${meta.previousVersion}` : 'the seed'}`)
+    log()
+    log(`${pc.bold(' vitest-learn optimize')}  ${name}: ${verdict}  ${meta.comparison}`)
+    log(
+      pc.dim(
+        `   ${meta.calls} live calls · ${meta.tokens} tokens · $${meta.usd.toFixed(4)} · ` +
+          `${meta.metricCalls}/${meta.maxMetricCalls} metric calls${meta.stoppedBy ? ` · stopped by ${meta.stoppedBy}` : ''}`,
+      ),
+    )
+    for (const line of meta.instructionDiff.split('\n').filter(Boolean))
+      log(`   ${line.startsWith('+') ? pc.green(line) : line.startsWith('-') ? pc.red(line) : pc.dim(line)}`)
+    for (const warning of meta.warnings) log(pc.yellow(`   ! ${warning}`))
+    if (meta.decision === 'written') log(pc.dim(`   commit snapshots/${name}/: checkpoint.json, checkpoints/, tape.json`))
   }
 
   /** Folders in snapshots/ that no spec claims; only judged when every spec file ran and loaded. */

@@ -5,7 +5,10 @@ import { LearnError } from '../src/errors.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
 import { isLearnSpec, type LearnSpec } from '../src/spec.js'
 import type { TapeMode } from '../src/tape/tape.js'
+import { acceptBaseline } from '../src/optimize/accept.js'
+import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { LearnCaseMeta } from './context.js'
+import { openCallCache, runOptimize } from './optimize.js'
 import './context.js'
 
 class SpecLoadFailure {
@@ -33,6 +36,21 @@ function specProblem(value: unknown, file: string): LearnError | undefined {
       fix: "import { defineLearn } from 'vitest-learn' and export its result as the file's default export",
     })
   return undefined
+}
+
+/** An optimize run makes many model calls; Vitest's default 5 s would cut it short. */
+const optimizeTimeoutMs = 6 * 60 * 60 * 1000
+
+/** `--accept`: when every case scored and the baseline differs from this run, write this run's scores as the new baseline. */
+async function acceptIfChanged(session: SpecSession, specFile: string, snapshotDir: string): Promise<number | undefined> {
+  const scores = session.scores()
+  if (scores.length !== session.spec.cases.length) return undefined
+  const baseline = session.checkpoint?.baseline?.scores
+  const same = baseline !== undefined && !session.specEditedSince() && scores.every((score) => baseline[score.caseId] === score.score)
+  if (same) return undefined
+  const checkpoint = await acceptBaseline({ spec: session.spec, specFile, snapshotDir, current: session.checkpoint, scores })
+  session.useBaselineOf(checkpoint)
+  return checkpoint.version
 }
 
 function currentMode(): TapeMode {
@@ -63,16 +81,43 @@ export function register(value: unknown, file: string) {
   const displayFile = relative(provided.root, file)
   const problem = specProblem(value, displayFile)
   const spec = problem ? undefined : (value as LearnSpec)
+  const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
+  // After optimize writes a checkpoint, the cases are re-recorded under it through optimize's call cache.
+  let afterOptimize: { mode: TapeMode; calls: OptimizeCalls } | undefined
   const open = () =>
     (session ??= SpecSession.open({
       spec: spec!,
       specFile: displayFile,
-      snapshotDir: `${provided.snapshotDir}/${spec!.name}`,
-      mode: currentMode(),
+      snapshotDir,
+      mode: afterOptimize?.mode ?? currentMode(),
       models: provided.models,
       recordCommand: `npx vitest run ${displayFile}`,
+      ...(afterOptimize ? { live: { student: afterOptimize.calls.uncapped.student, judge: afterOptimize.calls.uncapped.judge } } : {}),
     }))
+
+  const optimizeTest = (current: LearnSpec) =>
+    test(
+      'optimize',
+      async (context: TestContext) => {
+        if (currentMode() === 'none')
+          throw new LearnError('optimize calls models and writes checkpoints, but CI is set (replay only)', {
+            file: displayFile,
+            fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}`,
+          })
+        const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
+        context.task.meta.learn = meta
+        if (result.decision === 'written') {
+          afterOptimize = { mode: 'all', calls: await openCallCache(current, provided, displayFile) }
+          return
+        }
+        const kept = result.previousVersion ? `checkpoint v${result.previousVersion}` : 'the seed instruction'
+        throw new LearnError(`kept ${kept}: the candidate did not beat it by more than noise on the held-out cases: ${meta.comparison}`, {
+          file: displayFile,
+        })
+      },
+      optimizeTimeoutMs,
+    )
 
   const caseTest = (index: number) => {
     const item = spec?.cases[index]
@@ -91,7 +136,10 @@ export function register(value: unknown, file: string) {
 
   return {
     describe(body: () => void) {
-      describe(spec?.name ?? displayFile, body)
+      describe(spec?.name ?? displayFile, () => {
+        if (spec && provided.optimize) optimizeTest(spec)
+        body()
+      })
     },
     test: caseTest,
     remainingTests(from: number) {
@@ -106,7 +154,9 @@ export function register(value: unknown, file: string) {
     gate() {
       if (!spec) return
       test(`gate: mean score >= ${spec.threshold}`, async (context: TestContext) => {
-        const gate = (await open()).gate()
+        const current = await open()
+        const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
+        const gate = current.gate()
         context.task.meta.learn = {
           kind: 'gate',
           spec: spec.name,
@@ -115,6 +165,8 @@ export function register(value: unknown, file: string) {
           threshold: gate.threshold,
           scored: gate.scored,
           total: gate.total,
+          ...(current.specEditedSince() ? { specEdited: current.checkpoint!.version } : {}),
+          ...(accepted ? { accepted } : {}),
         }
         if (!gate.pass) throw new LearnError(gate.message, { file: displayFile })
       })
@@ -123,6 +175,7 @@ export function register(value: unknown, file: string) {
         if (!session) return
         const current = await session
         const summary = await current.close()
+        await afterOptimize?.calls.flush()
         suite.meta.learn = {
           kind: 'suite',
           spec: spec.name,

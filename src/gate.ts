@@ -13,6 +13,10 @@ export interface GateInput {
   /** The committed checkpoint's per-case scores; a run may not fall below them by more than `tolerance`. */
   baseline?: { version: number; scores: LearnBaseline['scores'] }
   tolerance: number
+  /** The checkpoint version the spec (cases, judge, metric, threshold) was edited after. */
+  editedSince?: number
+  /** For the commands in messages. */
+  specFile: string
 }
 
 export interface GateResult {
@@ -57,7 +61,12 @@ export function evaluateGate(input: GateInput): GateResult {
     problems.push('worst cases:')
     for (const item of worst) problems.push(`  - ${item.score.toFixed(2)} ${item.name}: ${item.reasons || '(no reasons given)'}`)
   }
-  const regression = compareWithBaseline(input.baseline, input.scores)
+  const regression = input.editedSince === undefined ? compareWithBaseline(input.baseline, input.scores) : undefined
+  if (input.editedSince !== undefined)
+    problems.push(
+      `the spec was edited after checkpoint v${input.editedSince}, so its baseline no longer applies. ` +
+        `Re-optimize: npx vitest-learn --optimize ${input.specFile}, or accept this run's scores as the baseline: npx vitest-learn --accept ${input.specFile}`,
+    )
   if (regression && input.baseline && regressed(regression, input.tolerance))
     problems.push(
       `regressed against checkpoint v${input.baseline.version}: ${formatComparison(regression)}; the allowed drop is ${input.tolerance}`,

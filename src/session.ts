@@ -1,10 +1,13 @@
 import { join } from 'node:path'
-import type { AxAIService, AxGen, AxGenOut, AxProgramDemos } from '@ax-llm/ax'
+import type { AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
 import { evaluateGate, type GateResult } from './gate.js'
 import { resolveModel, type ModelRole, type ResolvedModel } from './models.js'
+import { buildProgram } from './optimize/program.js'
+import { specHash } from './optimize/spec-hash.js'
+import { judgeHash } from './judge.js'
 import { redact } from './redact.js'
 import { scoreCase, type CaseScore } from './scoring.js'
 import type { LearnModel, SomeLearnCase, SomeLearnSpec } from './spec.js'
@@ -28,6 +31,8 @@ export interface SessionOptions {
   models: LearnModels
   /** The command that records what is missing, e.g. `npx vitest run examples/support.learn.ts`. */
   recordCommand: string
+  /** Services to call instead of the configured models for what the tape lacks (e.g. optimize's call cache). */
+  live?: Partial<Record<TapeRole, AxAIService>>
 }
 
 export interface CaseResult {
@@ -70,7 +75,7 @@ export class SpecSession {
   private constructor(
     readonly options: SessionOptions,
     readonly tape: Tape,
-    readonly checkpoint: LearnCheckpoint | undefined,
+    private current: LearnCheckpoint | undefined,
     private readonly previousTraces: ReadonlyMap<string, LearnTraceLine>,
   ) {}
 
@@ -92,6 +97,16 @@ export class SpecSession {
       }),
     ])
     return new SpecSession(options, tape, checkpoint, new Map(traces.map((line) => [line.case ?? line.id, line])))
+  }
+
+  /** The committed checkpoint the cases run with and are gated against. */
+  get checkpoint(): LearnCheckpoint | undefined {
+    return this.current
+  }
+
+  /** Gates the rest of the run against another checkpoint (one `--accept` just wrote). */
+  useBaselineOf(checkpoint: LearnCheckpoint): void {
+    this.current = checkpoint
   }
 
   get spec(): SomeLearnSpec {
@@ -126,7 +141,7 @@ export class SpecSession {
 
   private service(caseId: string, role: TapeRole): TapeService {
     const { service, identity } = this.model(role)
-    return new TapeService(this.tape, service, identity, { caseId, role })
+    return new TapeService(this.tape, this.options.live?.[role] ?? service, identity, { caseId, role })
   }
 
   private program(): AxGen<Record<string, unknown>, AxGenOut> {
@@ -134,11 +149,7 @@ export class SpecSession {
   }
 
   private configureProgram(): AxGen<Record<string, unknown>, AxGenOut> {
-    const program = this.spec.program.clone() as AxGen<Record<string, unknown>, AxGenOut>
-    program.setInstruction(this.instruction)
-    const demos = this.checkpoint?.program.demos
-    if (demos?.length) program.setDemos(demos as unknown as AxProgramDemos<Record<string, unknown>, AxGenOut>[])
-    return program
+    return buildProgram(this.spec, { ...this.checkpoint?.program, instruction: this.instruction })
   }
 
   /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */
@@ -205,15 +216,28 @@ export class SpecSession {
     this.traceLines.set(item.id, unchanged ? previous : line)
   }
 
+  /** Scores of the cases run so far. */
+  scores(): CaseScore[] {
+    return [...this.results.values()].map((result) => result.score)
+  }
+
   gate(): GateResult {
     return evaluateGate({
       threshold: this.spec.threshold,
       cases: this.spec.cases.map((item) => ({ id: item.id, name: item.name })),
-      scores: [...this.results.values()].map((result) => result.score),
+      scores: this.scores(),
       failures: this.failures,
       tolerance: this.spec.tolerance,
       ...(this.checkpoint?.baseline ? { baseline: { version: this.checkpoint.version, scores: this.checkpoint.baseline.scores } } : {}),
+      ...(this.specEditedSince() ? { editedSince: this.checkpoint!.version } : {}),
+      specFile: this.options.specFile,
     })
+  }
+
+  /** The spec no longer matches what its checkpoint's baseline was measured on. */
+  specEditedSince(): boolean {
+    const hashes = this.checkpoint?.hashes
+    return hashes !== undefined && (hashes.spec !== specHash(this.spec) || hashes.judge !== judgeHash(this.spec.judge))
   }
 
   /** Writes the tape and traces.jsonl when they changed (never in replay-only mode). */

@@ -4,7 +4,7 @@ import { evaluateGate, type GateInput } from '../src/gate.js'
 const cases = Array.from({ length: 6 }, (_, index) => ({ id: `c${index}`, name: `case ${index}` }))
 const scored = (values: number[]) => values.map((score, index) => ({ caseId: `c${index}`, score, reasons: score < 1 ? `case ${index} misses a step` : 'ok' }))
 const gate = (input: Partial<GateInput> & Pick<GateInput, 'scores'>) =>
-  evaluateGate({ threshold: 0.8, cases, failures: new Map(), tolerance: 0.05, ...input })
+  evaluateGate({ threshold: 0.8, cases, failures: new Map(), tolerance: 0.05, specFile: 'support.learn.ts', ...input })
 
 describe('the gate', () => {
   it('passes when the mean reaches the threshold', () => {
@@ -50,5 +50,17 @@ describe('the gate', () => {
     const baseline = { version: 1, scores: { c0: 1, c1: 1 } }
     const result = gate({ scores: scored([1, 1, 0.9, 0.9, 0.9, 0.9]), baseline })
     expect(result.regression?.n).toBe(2)
+  })
+})
+
+describe('the gate of a spec edited after its checkpoint', () => {
+  it('fails with the commands to re-optimize or accept, and does not compare against the stale baseline', () => {
+    const baseline = { version: 2, scores: Object.fromEntries(cases.map((item) => [item.id, 1])) }
+    const result = gate({ scores: scored([1, 1, 1, 1, 1, 1]), baseline, editedSince: 2 })
+    expect(result.pass).toBe(false)
+    expect(result.message).toContain('edited after checkpoint v2')
+    expect(result.message).toContain('npx vitest-learn --optimize support.learn.ts')
+    expect(result.message).toContain('npx vitest-learn --accept support.learn.ts')
+    expect(result.regression).toBeUndefined()
   })
 })
