@@ -6,10 +6,16 @@ import { fileURLToPath } from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const vitestBin = join(repoRoot, 'node_modules/vitest/vitest.mjs')
+const learnBin = join(repoRoot, 'dist/plugin/bin.js')
 
 export interface RunResult {
   code: number | null
   output: string
+}
+
+export interface RunOptions {
+  ci?: boolean
+  env?: Record<string, string>
 }
 
 export interface TempProject {
@@ -17,7 +23,9 @@ export interface TempProject {
   write(path: string, text: string): Promise<void>
   read(path: string): Promise<string>
   /** Runs `vitest run ...args` in the project; `ci` sets CI=true (replay only). */
-  vitest(args?: string[], options?: { ci?: boolean; env?: Record<string, string> }): Promise<RunResult>
+  vitest(args?: string[], options?: RunOptions): Promise<RunResult>
+  /** Runs the `vitest-learn` bin with these arguments. */
+  learn(args: string[], options?: RunOptions): Promise<RunResult>
   /** Every file below the project, except node_modules. */
   files(): Promise<string[]>
   remove(): Promise<void>
@@ -45,6 +53,17 @@ function childEnv(extra: Record<string, string>, ci: boolean): NodeJS.ProcessEnv
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...(ci ? { CI: 'true' } : {}), ...extra }
 }
 
+function run(cwd: string, argv: string[], options: RunOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd, env: childEnv(options.env ?? {}, options.ci ?? false), stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, output }))
+  })
+}
+
 export async function createProject(files: Record<string, string>): Promise<TempProject> {
   const dir = await mkdtemp(join(tmpdir(), 'vitest-learn-'))
   await linkModules(dir)
@@ -55,20 +74,8 @@ export async function createProject(files: Record<string, string>): Promise<Temp
       await writeFile(join(dir, path), text)
     },
     read: (path) => readFile(join(dir, path), 'utf8'),
-    vitest(args = [], options = {}) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [vitestBin, 'run', ...args], {
-          cwd: dir,
-          env: childEnv(options.env ?? {}, options.ci ?? false),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        let output = ''
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-        child.on('error', reject)
-        child.on('close', (code) => resolve({ code, output }))
-      })
-    },
+    vitest: (args = [], options = {}) => run(dir, [vitestBin, 'run', ...args], options),
+    learn: (args, options = {}) => run(dir, [learnBin, ...args], options),
     async files() {
       const entries = await readdir(dir, { recursive: true, withFileTypes: true })
       return entries

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startModelServer, type ModelServer } from './support/model-server.js'
+import { SEED_INSTRUCTION, scriptedWorld, type World } from './optimize/support.js'
+import { createProject, type TempProject } from './support/project.js'
+
+const config = `import { defineConfig } from 'vitest/config'
+import learn from 'vitest-learn/plugin'
+
+const model = (name) => ({ name: 'openai', apiKey: process.env.TEST_KEY, apiURL: process.env.LEARN_API_URL, config: { model: name } })
+export default defineConfig({ plugins: [learn({ student: model('gpt-4o-mini'), teacher: model('gpt-4o'), optimize: { concurrency: 4 } })] })
+`
+
+const spec = (extraCase = '') => `import { ax } from '@ax-llm/ax'
+import { defineLearn } from 'vitest-learn'
+
+export default defineLearn({
+  name: 'support',
+  program: ax('customer_query:string -> polite_reply:string'),
+  instruction: ${JSON.stringify(SEED_INSTRUCTION)},
+  cases: [
+    { input: { customer_query: 'Where is my order #12345?' } },
+    { input: { customer_query: 'The lamp arrived broken.' } },
+    { input: { customer_query: 'Can I get my money back for a late delivery?' } },
+    { input: { customer_query: 'How do I change my shipping address?' } },
+    { input: { customer_query: 'My parcel is late again.' } },
+    { input: { customer_query: 'I was charged twice, refund me.' } },${extraCase}
+  ],
+  judge: 'Greets with "Dear customer"; gives one concrete next step; never mentions refunds; signs off as the support team; at most 200 characters.',
+  threshold: 0.5,
+  optimize: { budget: 12, synthCount: 10 },
+})
+`
+
+describe('vitest-learn --optimize', () => {
+  let server: ModelServer
+  let world: World
+  let project: TempProject
+  const live = { env: { TEST_KEY: 'sk-optimize-cli-test-key', LEARN_API_URL: '' } }
+  const checkpoint = async () => JSON.parse(await project.read('snapshots/support/checkpoint.json'))
+
+  beforeAll(async () => {
+    world = scriptedWorld()
+    server = await startModelServer({ script: (call) => world.script(call) })
+    live.env.LEARN_API_URL = server.url
+    project = await createProject({ 'vitest.config.ts': config, 'support.learn.ts': spec() })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await project?.remove()
+  })
+
+  it('raises the held-out score, writes v1 with its baseline, and records the cases under it', async () => {
+    const run = await project.learn(['--optimize'], live)
+    expect(run.code, run.output).toBe(0)
+    expect(server.requests).toBeGreaterThan(0)
+    expect(run.output).toMatch(/support: wrote v1 {2}0\.\d{3} → (0\.\d{3}|1\.000) \(\+0\.\d{3}, 95% CI \+/)
+    expect(run.output).toContain('[optimize support]')
+    const written = await checkpoint()
+    expect(written).toMatchObject({ version: 1, parent: null, name: 'support' })
+    expect(written.program.instruction).not.toBe(SEED_INSTRUCTION)
+    expect(written.program.instruction).toContain(SEED_INSTRUCTION)
+    expect(Object.keys(written.baseline.scores)).toHaveLength(6)
+    expect(written.baseline.mean).toBeGreaterThan(0.5)
+    expect(written.hashes.spec).toMatch(/^[0-9a-f]+$/)
+    expect(existsSync(`${project.dir}/snapshots/support/checkpoints/v1.json`)).toBe(true)
+    const tape = JSON.parse(await project.read('snapshots/support/tape.json'))
+    const studentPrompts = tape.entries.filter((entry: { role: string }) => entry.role === 'student')
+    expect(studentPrompts).toHaveLength(6)
+    for (const entry of studentPrompts) expect(entry.request.messages[0].content).toContain(written.program.instruction)
+  })
+
+  it('replays under CI=true right away, with no model call', async () => {
+    server.reset()
+    const run = await project.vitest([], { ci: true })
+    expect(run.code, run.output).toBe(0)
+    expect(server.requests).toBe(0)
+  })
+
+  it('keeps v1 and fails when the candidate is worse, with the figures', async () => {
+    world.setProposer('worse')
+    await rm(`${project.dir}/node_modules/.cache/vitest-learn`, { recursive: true, force: true })
+    const before = await project.read('snapshots/support/checkpoint.json')
+    const run = await project.learn(['--optimize'], live)
+    expect(run.code).toBe(1)
+    expect(run.output).toMatch(/kept checkpoint v1: the candidate did not beat it by more than noise on the held-out cases: \d\.\d{3} → \d\.\d{3}/)
+    expect(run.output).toContain('support: kept v1')
+    expect(await project.read('snapshots/support/checkpoint.json')).toBe(before)
+    expect(existsSync(`${project.dir}/snapshots/support/checkpoints/v2.json`)).toBe(false)
+    server.reset()
+    expect((await project.vitest([], { ci: true })).code).toBe(0)
+    expect(server.requests).toBe(0)
+  })
+
+  it('refuses to optimize under CI, saying how to run it', async () => {
+    const run = await project.learn(['--optimize'], { ci: true })
+    expect(run.code).toBe(1)
+    expect(run.output).toContain('optimize calls models and writes checkpoints, but CI is set')
+    expect(run.output).toContain('npx vitest-learn --optimize support.learn.ts')
+  })
+
+  it('fails a spec edited after its checkpoint until --accept writes a new baseline', async () => {
+    await project.write('support.learn.ts', spec("\n    { id: 'address', input: { customer_query: 'Please update my address.' } },"))
+    expect((await project.vitest([], { env: live.env })).code).toBe(1) // records the new case; the gate reports the edit
+    const stale = await project.vitest([], { ci: true })
+    expect(stale.code).toBe(1)
+    expect(stale.output).toContain('edited after checkpoint v1')
+    expect(stale.output).toContain('npx vitest-learn --accept support.learn.ts')
+    const accept = await project.learn(['run', '--accept'], live)
+    expect(accept.code, accept.output).toBe(0)
+    expect(accept.output).toContain('checkpoint v2')
+    const accepted = await checkpoint()
+    expect(accepted).toMatchObject({ version: 2, parent: 1 })
+    expect(Object.keys(accepted.baseline.scores)).toHaveLength(7)
+    expect((await project.vitest([], { ci: true })).code).toBe(0)
+  })
+})
