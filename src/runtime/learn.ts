@@ -3,6 +3,7 @@ import type { AxAIService, AxGen, AxGenOut, AxProgramDemos, AxProgramForwardOpti
 import { LearnError } from '../errors.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
 import { createStorage } from '../storage/url.js'
+import { optimizeAgent, type AxLearnResult } from './optimize.js'
 import { SaveQueue } from './save-queue.js'
 import { UsageMeter } from './usage-meter.js'
 
@@ -21,6 +22,10 @@ export interface AxLearnOptions {
   storage: AxStorage | string
   /** Writes synthetic data, proposes prompts and judges during optimize(). */
   teacher?: AxAIService
+  /** The model optimize() tunes the prompt for; default: the one forward() last ran on. */
+  studentAI?: AxAIService
+  /** Where optimize() caches model calls, so a repeated run does not pay twice. Default node_modules/.cache/vitest-learn. */
+  cacheDir?: string
   /** Log a trace for every forward (default true). */
   enableTracing?: boolean
   /** Added to every trace. */
@@ -54,6 +59,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   private readonly queue: SaveQueue
   private readonly loading: Promise<AxCheckpoint | undefined>
   private checkpoint: AxCheckpoint | undefined
+  private lastAI: AxAIService | undefined
 
   constructor(
     private readonly gen: AxGen<IN, OUT>,
@@ -101,6 +107,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   /** Like the program's forward(), and logs a trace (also of a failed call, whose error is rethrown). */
   async forward(ai: AxAIService, values: IN, options?: Readonly<AxProgramForwardOptions<string>>): Promise<OUT> {
     await this.loading
+    this.lastAI = ai
     if (this.options.enableTracing === false) return this.gen.forward(ai, values, options)
     const meter = new UsageMeter(ai)
     const startTime = new Date()
@@ -134,6 +141,26 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
       this.queue.push(this.options.name, trace)
       this.options.onTrace?.(trace)
     }
+  }
+
+  /**
+   * Optimizes the prompt as `vitest-learn --optimize` does: the agent's examples, its stored traces
+   * (feedback first) and synthetic data from the teacher, GEPA judged by the teacher; a new
+   * checkpoint is saved to storage and applied only when it beats the current one by more than noise.
+   */
+  async optimize(overrides: Partial<Omit<AxLearnOptions, 'name' | 'storage'>> = {}): Promise<AxLearnResult> {
+    await this.loading
+    await this.flush()
+    const options = { ...this.options, ...overrides }
+    const { checkpoint, summary } = await optimizeAgent({
+      gen: this.gen as unknown as AxGen<Record<string, unknown>, AxGenOut>,
+      options,
+      storage: this.storage,
+      current: this.checkpoint,
+      student: options.studentAI ?? this.lastAI,
+    })
+    if (checkpoint) this.apply(checkpoint)
+    return summary
   }
 
   /** Resolves when every trace logged so far is saved. */
