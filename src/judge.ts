@@ -1,6 +1,7 @@
 import { ax, type AxAIService, type AxGen } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { hashOf } from './hash.js'
+import { recordedCallOptions } from './tape/request.js'
 
 export const judgeInstruction =
   'Grade the prediction strictly against the rubric, the case criteria and the reference output when given. ' +
@@ -58,7 +59,7 @@ export async function runJudge(service: AxAIService, request: JudgeRequest): Pro
     rubric: request.rubric,
     ...(request.criteria ? { criteria: request.criteria } : {}),
     ...(request.expected !== undefined ? { reference: request.expected } : {}),
-  }, { stream: false })
+  }, recordedCallOptions)
   const score = Number(output.score)
   if (!Number.isFinite(score))
     throw new LearnError(`the judge answered a score that is not a number: ${JSON.stringify(output.score)}`)

@@ -1,6 +1,6 @@
 import { ai, type AxAIArgs, type AxAIService } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
-import type { LearnAIArgs, LearnModel } from './spec.js'
+import type { LearnAIArgs, LearnModel, SomeLearnSpec } from './spec.js'
 import type { ModelIdentity } from './tape/request.js'
 
 export type ModelRole = 'student' | 'teacher' | 'judge'
@@ -55,4 +55,21 @@ export function resolveModel(model: LearnModel, role: ModelRole): ResolvedModel 
     identity: { provider: args.name, model: typeof modelName === 'string' ? modelName : 'default', config },
     secrets: apiKey ? [apiKey] : [],
   }
+}
+
+/** Models configured for the whole project (the plugin's options); a spec may override each. */
+export interface LearnModels {
+  student?: LearnModel
+  teacher?: LearnModel
+  judge?: LearnModel
+}
+
+/** A role's model: the spec's own, else the project's; the judge falls back to the teacher, then the student. */
+export function chooseModel(spec: SomeLearnSpec, models: LearnModels, role: ModelRole): LearnModel | undefined {
+  const choices: Record<ModelRole, (LearnModel | undefined)[]> = {
+    student: [spec.student, models.student],
+    teacher: [spec.teacher, models.teacher],
+    judge: [spec.judgeModel, models.judge, spec.teacher, models.teacher, spec.student, models.student],
+  }
+  return choices[role].find((choice) => choice !== undefined)
 }

@@ -1,25 +1,21 @@
-import { join } from 'node:path'
 import type { AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
+import { snapshotFiles } from './formats/layout.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
 import { evaluateGate, type GateResult } from './gate.js'
-import { resolveModel, type ModelRole, type ResolvedModel } from './models.js'
+import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models.js'
 import { buildProgram } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
 import { redact } from './redact.js'
 import { scoreCase, type CaseScore } from './scoring.js'
-import type { LearnModel, SomeLearnCase, SomeLearnSpec } from './spec.js'
+import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
+import { recordedCallOptions } from './tape/request.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
-/** Models configured for the whole project (the plugin's options); a spec may override each. */
-export interface LearnModels {
-  student?: LearnModel
-  teacher?: LearnModel
-  judge?: LearnModel
-}
+export type { LearnModels } from './models.js'
 
 export interface SessionOptions {
   spec: SomeLearnSpec
@@ -48,17 +44,6 @@ export interface SessionSummary {
   tapeWritten: boolean
   tracesWritten: boolean
 }
-
-const roleOfModel: Record<TapeRole, ModelRole> = { student: 'student', teacher: 'teacher', judge: 'judge' }
-
-/** Whole answers rather than streamed chunks: smaller tapes that review well, and faster replay. */
-export const recordedCallOptions = { stream: false } as const
-
-export const snapshotFiles = (snapshotDir: string) => ({
-  tape: join(snapshotDir, 'tape.json'),
-  traces: join(snapshotDir, 'traces.jsonl'),
-  checkpoint: join(snapshotDir, 'checkpoint.json'),
-})
 
 /**
  * One spec's run: its tape, its program (seed or checkpoint), its models, and the scores of the
@@ -121,20 +106,14 @@ export class SpecSession {
   private model(role: TapeRole): ResolvedModel {
     let resolved = this.models.get(role)
     if (resolved) return resolved
-    const { spec, models } = this.options
-    const choices: Record<TapeRole, (LearnModel | undefined)[]> = {
-      student: [spec.student, models.student],
-      teacher: [spec.teacher, models.teacher],
-      judge: [spec.judgeModel, models.judge, spec.teacher, models.teacher, spec.student, models.student],
-    }
-    const model = choices[role].find((choice) => choice !== undefined)
+    const model = chooseModel(this.options.spec, this.options.models, role)
     if (!model)
       throw new LearnError(`no ${role} model is configured`, {
         file: this.options.specFile,
         field: role,
         fix: `add ${role}: { name: 'openai', apiKey: process.env.OPENAI_APIKEY, config: { model: '...' } } to learn() in vitest.config.ts, or to the spec`,
       })
-    resolved = resolveModel(model, roleOfModel[role])
+    resolved = resolveModel(model, role)
     this.models.set(role, resolved)
     return resolved
   }

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
-import type { AxAIService, AxChatResponse, AxModelUsage } from '@ax-llm/ax'
+import type { AxAIService, AxModelUsage } from '@ax-llm/ax'
+import { ObservedService } from '../observed-service.js'
 import { LearnError } from '../errors.js'
 import type { LearnUsage } from '../formats/types.generated.js'
-import { resolveModel, type ModelRole, type ResolvedModel } from '../models.js'
-import type { LearnModels } from '../session.js'
-import type { LearnModel, SomeLearnSpec } from '../spec.js'
+import { chooseModel, resolveModel, type LearnModels, type ModelRole, type ResolvedModel } from '../models.js'
+import type { SomeLearnSpec } from '../spec.js'
 import { TapeService } from '../tape/service.js'
 import { Tape } from '../tape/tape.js'
 
@@ -46,35 +46,16 @@ export class CostMeter {
     return this.caps.signal?.aborted ?? false
   }
 
-  /** The live service, metered (and, if `capped`, refusing calls past the cap). Only `chat` is changed. */
+  /** The live service, metered (and, if `capped`, refusing calls past the cap). */
   wrap(live: AxAIService, capped: boolean): AxAIService {
-    const chat: AxAIService['chat'] = async (req, options) => {
-      if (this.aborted) throw new CostCapError('the run was interrupted')
-      if (capped && this.capped)
-        throw new CostCapError(`the cost cap is reached (${this.usage.totalTokens} tokens, $${this.usd.toFixed(4)})`)
-      this.calls++
-      const answer = await live.chat(req, options)
-      if (!(answer instanceof ReadableStream)) {
-        this.add(live, answer.modelUsage)
-        return answer
-      }
-      let last: AxModelUsage | undefined
-      return answer.pipeThrough(
-        new TransformStream<AxChatResponse, AxChatResponse>({
-          transform(chunk, controller) {
-            if (chunk.modelUsage) last = chunk.modelUsage
-            controller.enqueue(chunk)
-          },
-          flush: () => this.add(live, last),
-        }),
-      )
-    }
-    return new Proxy(live, {
-      get(target, property) {
-        if (property === 'chat') return chat
-        const value: unknown = Reflect.get(target, property, target)
-        return typeof value === 'function' ? value.bind(target) : value
+    return new ObservedService(live, {
+      before: () => {
+        if (this.aborted) throw new CostCapError('the run was interrupted')
+        if (capped && this.capped)
+          throw new CostCapError(`the cost cap is reached (${this.usage.totalTokens} tokens, $${this.usd.toFixed(4)})`)
+        this.calls++
       },
+      after: (modelUsage, service) => this.add(service, modelUsage),
     })
   }
 }
@@ -95,15 +76,6 @@ export interface OpenCallsOptions {
   specFile?: string
 }
 
-/** The same fallbacks as a normal run: the judge is the teacher unless configured. */
-function chooseModel(spec: SomeLearnSpec, models: LearnModels, role: ModelRole): LearnModel | undefined {
-  const choices: Record<ModelRole, (LearnModel | undefined)[]> = {
-    student: [spec.student, models.student],
-    teacher: [spec.teacher, models.teacher],
-    judge: [spec.judgeModel, models.judge, spec.teacher, models.teacher],
-  }
-  return choices[role].find((choice) => choice !== undefined)
-}
 
 /**
  * Every model call of an optimize run: student, teacher and judge, each through a content-addressed

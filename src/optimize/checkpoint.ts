@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnCheckpoint, LearnProgramState } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
-import { snapshotFiles } from '../session.js'
+import { snapshotFiles } from '../formats/layout.js'
 
 export const historyDir = (snapshotDir: string): string => join(snapshotDir, 'checkpoints')
 export const historyPath = (snapshotDir: string, version: number): string => join(historyDir(snapshotDir), `v${version}.json`)

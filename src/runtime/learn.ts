@@ -114,7 +114,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     let output: OUT | undefined
     let failure: unknown
     try {
-      output = await this.gen.forward(meter, values, options)
+      output = await this.gen.forward(meter.service, values, options)
       return output
     } catch (error) {
       failure = error

@@ -1,12 +1,17 @@
-import type { AxAIServiceOptions, AxChatRequest, AxChatResponse, AxModelUsage } from '@ax-llm/ax'
-import { DelegatingAIService } from '../delegating-service.js'
+import type { AxAIService, AxModelUsage } from '@ax-llm/ax'
 import type { LearnUsage } from '../formats/types.generated.js'
+import { ObservedService } from '../observed-service.js'
 import { usageOf } from '../tape/service.js'
 
-/** Passes calls through and adds up the token usage and model of what came back. */
-export class UsageMeter extends DelegatingAIService {
+/** Adds up the token usage and the model of the calls made through `service`. */
+export class UsageMeter {
   usage: LearnUsage | undefined
   model: string | undefined
+  readonly service: AxAIService
+
+  constructor(live: AxAIService) {
+    this.service = new ObservedService(live, { after: (modelUsage) => this.add(modelUsage) })
+  }
 
   private add(modelUsage: AxModelUsage | undefined): void {
     const usage = usageOf(modelUsage)
@@ -16,23 +21,5 @@ export class UsageMeter extends DelegatingAIService {
     total.promptTokens += usage.promptTokens
     total.completionTokens += usage.completionTokens
     total.totalTokens += usage.totalTokens
-  }
-
-  override async chat(req: Readonly<AxChatRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
-    const answer = await this.live.chat(req as AxChatRequest, options)
-    if (!(answer instanceof ReadableStream)) {
-      this.add(answer.modelUsage)
-      return answer
-    }
-    let last: AxModelUsage | undefined
-    return answer.pipeThrough(
-      new TransformStream<AxChatResponse, AxChatResponse>({
-        transform(chunk, controller) {
-          if (chunk.modelUsage) last = chunk.modelUsage
-          controller.enqueue(chunk)
-        },
-        flush: () => this.add(last),
-      }),
-    )
   }
 }

@@ -32,3 +32,6 @@ export function tapeRequest(
 }
 
 export const requestHash = (request: LearnTapeRequest): string => hashOf(request)
+
+/** Whole answers rather than streamed chunks: smaller tapes that review well, and faster replay. */
+export const recordedCallOptions = { stream: false } as const

@@ -1,0 +1,8 @@
+import { join } from 'node:path'
+
+/** The files of one spec's folder, snapshots/<spec name>/. */
+export const snapshotFiles = (snapshotDir: string) => ({
+  tape: join(snapshotDir, 'tape.json'),
+  traces: join(snapshotDir, 'traces.jsonl'),
+  checkpoint: join(snapshotDir, 'checkpoint.json'),
+})

@@ -1,0 +1,38 @@
+import type { AxAIService, AxAIServiceOptions, AxChatRequest, AxChatResponse, AxModelUsage } from '@ax-llm/ax'
+import { DelegatingAIService } from './delegating-service.js'
+
+export interface CallObserver {
+  /** Runs before each chat call; throwing refuses the call. */
+  before?(): void
+  /** Runs with the answer's usage once it is complete (at the end of a stream). */
+  after(modelUsage: AxModelUsage | undefined, live: AxAIService): void
+}
+
+/** Passes every call through, telling an observer about each chat call and the usage it returned. */
+export class ObservedService extends DelegatingAIService {
+  constructor(
+    live: AxAIService,
+    private readonly observer: CallObserver,
+  ) {
+    super(live)
+  }
+
+  override async chat(req: Readonly<AxChatRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
+    this.observer.before?.()
+    const answer = await this.live.chat(req as AxChatRequest, options)
+    if (!(answer instanceof ReadableStream)) {
+      this.observer.after(answer.modelUsage, this.live)
+      return answer
+    }
+    let last: AxModelUsage | undefined
+    return answer.pipeThrough(
+      new TransformStream<AxChatResponse, AxChatResponse>({
+        transform(chunk, controller) {
+          if (chunk.modelUsage) last = chunk.modelUsage
+          controller.enqueue(chunk)
+        },
+        flush: () => this.observer.after(last, this.live),
+      }),
+    )
+  }
+}
