@@ -2,17 +2,7 @@
 // an LLM, served by test/support/model-server.ts on 127.0.0.1 (`npm run examples:record`).
 // It reads the prompt as a model would: the instruction, the input fields, the output wire keys.
 import type { Script, ScriptedCall } from '../test/support/model-server.js'
-import { defaultScript } from '../test/support/model-server.js'
-
-const instructionOf = (call: ScriptedCall) => /<task_definition>\n([\s\S]*?)\n<\/task_definition>/.exec(call.system)?.[1] ?? ''
-
-function parseJson(text: string | undefined): unknown {
-  try {
-    return text === undefined ? undefined : JSON.parse(text)
-  } catch {
-    return text
-  }
-}
+import { defaultScript, instructionOf, jsonInput } from '../test/support/model-server.js'
 
 function support(call: ScriptedCall): Record<string, string> {
   const query = call.inputs.customer_query ?? ''
@@ -50,8 +40,8 @@ function extract(call: ScriptedCall): Record<string, string> {
 }
 
 function judge(call: ScriptedCall): Record<string, string | number> {
-  const prediction = parseJson(call.inputs.prediction) as Record<string, unknown>
-  const reference = parseJson(call.inputs.reference) as Record<string, unknown> | undefined
+  const prediction = jsonInput(call.inputs.prediction) as Record<string, unknown>
+  const reference = jsonInput(call.inputs.reference) as Record<string, unknown> | undefined
   const text = Object.values(prediction ?? {}).join(' ')
   const checks: [boolean, string][] = reference
     ? Object.entries(reference).map(([field, value]) => [

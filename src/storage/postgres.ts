@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
 import { LearnError } from '../errors.js'
 import { WriteBatcher } from './batch.js'
+import { LazyConnection } from './lazy.js'
 import {
   decodeCheckpoint,
   decodeTrace,
@@ -166,7 +167,7 @@ export class AxPostgresStorage implements LearnStorage {
   readonly #options: AxPostgresStorageOptions
   readonly #prefix: string
   readonly #batcher = new WriteBatcher<Write>((writes) => this.#write(writes))
-  #pool: Promise<Pool> | undefined
+  readonly #pool = new LazyConnection<Pool>(() => this.#connect())
   #closed = false
 
   constructor(options: AxPostgresStorageOptions = {}) {
@@ -206,21 +207,14 @@ export class AxPostgresStorage implements LearnStorage {
     if (this.#closed) return
     await this.flush()
     this.#closed = true
-    const pool = await this.#pool?.catch(() => undefined)
+    const pool = await this.#pool.made()
     await pool?.end()
   }
 
   #ready(): Promise<Pool> {
-    if (!this.#pool) {
-      const connecting = this.#connect()
-      // A failed start (missing package, server down) is retried by the next call.
-      connecting.catch(() => {
-        if (this.#pool === connecting) this.#pool = undefined
-      })
-      this.#pool = connecting
-    }
-    return this.#pool
+    return this.#pool.get()
   }
+
 
   async #connect(): Promise<Pool> {
     const pg = await importOptional<typeof import('pg')>('pg', 'postgres storage', 'npm install pg')

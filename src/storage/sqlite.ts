@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { LearnError } from '../errors.js'
 import { WriteBatcher } from './batch.js'
+import { LazyConnection } from './lazy.js'
 import {
   decodeCheckpoint,
   decodeTrace,
@@ -81,7 +82,7 @@ export class AxSQLiteStorage implements LearnStorage {
   readonly path: string
   readonly #batcher = new WriteBatcher<Write>((writes) => this.#write(writes))
   readonly #statements = new Map<string, BetterSqlite3.Statement>()
-  #db: Promise<Database> | undefined
+  readonly #db = new LazyConnection<Database>(() => this.#connect())
   #closed = false
 
   constructor(options: AxSQLiteStorageOptions) {
@@ -113,20 +114,14 @@ export class AxSQLiteStorage implements LearnStorage {
     if (this.#closed) return
     await this.flush()
     this.#closed = true
-    if (this.#db) (await this.#db).close()
+    const db = await this.#db.made()
+    db?.close()
   }
 
   #open(): Promise<Database> {
-    if (!this.#db) {
-      const opening = this.#connect()
-      // A failed open (missing package, unwritable folder) is retried by the next call.
-      opening.catch(() => {
-        if (this.#db === opening) this.#db = undefined
-      })
-      this.#db = opening
-    }
-    return this.#db
+    return this.#db.get()
   }
+
 
   async #connect(): Promise<Database> {
     const { default: Sqlite } = await importOptional<{ default: typeof BetterSqlite3 }>(

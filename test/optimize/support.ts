@@ -8,7 +8,7 @@ import { ax } from '@ax-llm/ax'
 import { defineLearn, type LearnSpec } from '../../src/spec.js'
 import type { LearnModels } from '../../src/session.js'
 import type { AxStorage, AxStorageItem, AxStorageQuery, AxTrace } from '../../src/storage/types.js'
-import { defaultScript, type Script, type ScriptedCall } from '../support/model-server.js'
+import { defaultScript, instructionOf, jsonInput, type Script, type ScriptedCall } from '../support/model-server.js'
 
 export const SEED_INSTRUCTION = 'Reply politely to the customer.'
 export const WORSE_INSTRUCTION = 'Reply to the customer and always promise a full refund.'
@@ -20,16 +20,6 @@ export const RULES = [
   { instruction: 'Start with "Dear customer,".', missing: 'Does not greet the customer.' },
   { instruction: 'Sign off as the support team.', missing: 'Has no sign-off.' },
 ] as const
-
-const instructionOf = (call: ScriptedCall) => /<task_definition>\n([\s\S]*?)\n<\/task_definition>/.exec(call.system)?.[1] ?? ''
-
-function parseJson(text: string | undefined): unknown {
-  try {
-    return text === undefined ? undefined : JSON.parse(text)
-  } catch {
-    return text
-  }
-}
 
 /** Follows the rules its instruction states; mentions refunds for money questions unless told not to. */
 function student(call: ScriptedCall): Record<string, string> {
@@ -45,7 +35,7 @@ function student(call: ScriptedCall): Record<string, string> {
 
 /** The four rules, plus at most 200 characters (long questions, echoed, can never pass it). */
 function judge(call: ScriptedCall): Record<string, string | number> {
-  const prediction = parseJson(call.inputs.prediction) as Record<string, unknown> | undefined
+  const prediction = jsonInput(call.inputs.prediction) as Record<string, unknown> | undefined
   const text = String(prediction?.polite_reply ?? '')
   const checks: [boolean, string][] = [
     [/next step/i.test(text), RULES[0].missing],

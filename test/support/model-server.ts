@@ -171,6 +171,18 @@ function fillShape(value: unknown, sentence: string): unknown {
  * Answers every output key with a deterministic value derived from the inputs.
  * Object outputs follow the "**Exact JSON shape**" ax adds to the system prompt for them.
  */
+/** The instruction ax put in the system prompt (its <task_definition>), or ''. */
+export const instructionOf = (call: ScriptedCall): string => /<task_definition>\n([\s\S]*?)\n<\/task_definition>/.exec(call.system)?.[1] ?? '';
+
+/** An input ax rendered as JSON (json fields, objects), parsed; text that is not JSON comes back as it is. */
+export function jsonInput(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export const defaultScript: Script = (call) => {
   const shapeText = /\*\*Exact JSON shape\*\*: `(.+)`/.exec(call.system)?.[1];
   let shape: Record<string, unknown> = {};
