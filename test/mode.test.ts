@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest'
+import { acceptRequested, optimizeRequested } from '../plugin/mode.js'
+
+describe('optimize and accept modes', () => {
+  it('are asked for by the bin’s environment variable, or by a flag after --', () => {
+    expect(optimizeRequested({ LEARN_OPTIMIZE: '1' }, ['node', 'vitest', 'run'])).toBe(true)
+    expect(optimizeRequested({}, ['node', 'vitest', 'run', '--', '--optimize'])).toBe(true)
+    expect(acceptRequested({ LEARN_ACCEPT: 'true' }, ['node', 'vitest'])).toBe(true)
+    expect(acceptRequested({}, ['node', 'vitest', 'run', '--', '--accept'])).toBe(true)
+  })
+
+  it('are off unless asked for, and off for LEARN_OPTIMIZE=0, false or empty', () => {
+    for (const value of [undefined, '', '0', 'false']) expect(optimizeRequested({ LEARN_OPTIMIZE: value }, ['node', 'vitest', 'run'])).toBe(false)
+    expect(acceptRequested({}, ['node', 'vitest', 'run', '--optimize'])).toBe(false)
+  })
+})
