@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `vitest-learn`: Vitest with two more flags. Vitest rejects unknown flags before any plugin loads,
 // so this bin parses the command line itself and passes the rest through.
-import type { CliOptions } from 'vitest/node'
 import { parseCLI, startVitest } from 'vitest/node'
 import { learnEnv } from './mode.js'
 
@@ -23,8 +22,11 @@ if (argv.includes('--help') || argv.includes('-h')) {
   process.exit(0)
 }
 
-const { filter, options } = parseCLI(['vitest', ...argv])
-const { optimize, accept, ...vitestOptions } = options as CliOptions & { optimize?: boolean; accept?: boolean }
+// Taken out before Vitest parses the rest: it would read `--optimize file.learn.ts` as a value.
+const ownFlags = ['--optimize', '--accept']
+const optimize = argv.includes('--optimize')
+const accept = argv.includes('--accept')
+const { filter, options: vitestOptions } = parseCLI(['vitest', ...argv.filter((arg) => !ownFlags.includes(arg))])
 if (optimize) {
   process.env[learnEnv.optimize] = '1'
   // Optimizing is a one-off job, never a watch session.

@@ -1,6 +1,6 @@
 import type { LearnAIArgs } from '../src/spec.js'
 import type { LearnUsage } from '../src/formats/types.generated.js'
-import type { TapeCounters } from '../src/tape/tape.js'
+import type { TapeCounters, TapeMode } from '../src/tape/tape.js'
 
 /** What the main process hands to test workers (plain data: functions cannot cross). */
 export interface LearnProvided {
@@ -61,6 +61,8 @@ export interface LearnGateMeta {
 export interface LearnSuiteMeta {
   kind: 'suite'
   spec: string
+  /** How the tape was run: `all` drops obsolete recordings, the others keep them. */
+  mode: TapeMode
   snapshotDir: string
   counters: TapeCounters
   tapeWritten: boolean

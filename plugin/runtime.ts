@@ -179,6 +179,7 @@ export function register(value: unknown, file: string) {
         suite.meta.learn = {
           kind: 'suite',
           spec: spec.name,
+          mode: current.tape.mode,
           snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
           ...summary,
         }

@@ -52,8 +52,11 @@ describe('vitest-learn --optimize', () => {
   })
 
   it('raises the held-out score, writes v1 with its baseline, and records the cases under it', async () => {
-    const run = await project.learn(['--optimize'], live)
+    await project.write('other.learn.ts', spec().replace("name: 'support'", "name: 'other'"))
+    const run = await project.learn(['--optimize', 'support.learn.ts'], live) // a filter after the flag selects specs
+    await rm(`${project.dir}/other.learn.ts`)
     expect(run.code, run.output).toBe(0)
+    expect(run.output).not.toContain('[optimize other]')
     expect(server.requests).toBeGreaterThan(0)
     expect(run.output).toMatch(/support: wrote v1 {2}0\.\d{3} → (0\.\d{3}|1\.000) \(\+0\.\d{3}, 95% CI \+/)
     expect(run.output).toContain('[optimize support]')
