@@ -43,7 +43,8 @@ function judge(call: ScriptedCall): Record<string, string | number> {
   const prediction = jsonInput(call.inputs.prediction) as Record<string, unknown>
   const reference = jsonInput(call.inputs.reference) as Record<string, unknown> | undefined
   const text = Object.values(prediction ?? {}).join(' ')
-  const checks: [boolean, string][] = reference
+  // Extraction is judged field by field against its reference; replies against the rubric.
+  const checks: [boolean, string][] = reference && !('polite_reply' in reference)
     ? Object.entries(reference).map(([field, value]) => [
         String(prediction?.[field] ?? '').toLowerCase() === String(value).toLowerCase(),
         `${field} should be "${String(value)}"`,
@@ -62,9 +63,52 @@ function judge(call: ScriptedCall): Record<string, string | number> {
   }
 }
 
+// Optimizing the support example (`vitest-learn --optimize examples/support.learn.ts`) also needs
+// the teacher's side: synthetic inputs, their reference answers, and GEPA's reflection.
+const queries = [
+  'I want my money back for order #{n}.',
+  'Order #{n} arrived with a missing part.',
+  'Can you refund the shipping fee on order #{n}?',
+  'My package for order #{n} never arrived.',
+  'How long does a return take for order #{n}?',
+]
+
+function synthInputs(call: ScriptedCall): Record<string, unknown> {
+  const count = Number(call.inputs.count ?? 5)
+  const start = call.requestIndex * count
+  return {
+    examples: Array.from({ length: count }, (_, index) => ({
+      customer_query: queries[(start + index) % queries.length]!.replace('{n}', String(20000 + start + index)),
+    })),
+  }
+}
+
+function reference(): Record<string, string> {
+  return { polite_reply: `Thank you for writing to us; I am sorry for the trouble. You can reply with your order number and we will look into it today.` }
+}
+
+/** GEPA's reflection: repeat the judge's feedback, then add a rule for each failure it names. */
+function feedbackSummary(call: ScriptedCall): Record<string, string> {
+  return { feedbackSummary: `The judge said: ${call.inputs.evalFeedback ?? '(nothing)'}` }
+}
+
+function proposeInstruction(call: ScriptedCall): Record<string, string> {
+  const current = call.inputs.currentValue ?? ''
+  const feedback = call.inputs.feedbackSummary ?? ''
+  const rules: [string, string][] = [
+    ['gives no concrete next step', 'End every reply with one concrete next step.'],
+    ['promises a refund', 'Never promise a refund; say what you will check instead.'],
+  ]
+  const added = rules.filter(([failure, rule]) => feedback.includes(failure) && !current.includes(rule)).map(([, rule]) => rule)
+  return { newValue: [current, ...added].join(' ') }
+}
+
 export const exampleScript: Script = (call) => {
   if (call.outputs.includes('score') && call.outputs.includes('reasons')) return judge(call)
-  if (call.outputs.includes('polite_reply')) return support(call)
+  if (call.outputs.includes('feedbackSummary')) return feedbackSummary(call)
+  if (call.outputs.includes('newValue')) return proposeInstruction(call)
+  if (call.outputs.includes('examples')) return synthInputs(call)
+  if (call.outputs.includes('polite_reply')) return call.model === 'gpt-4o' ? reference() : support(call)
   if (call.outputs.includes('category')) return triage(call)
   if (call.outputs.includes('order_id')) return extract(call)
   return defaultScript(call)

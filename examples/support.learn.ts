@@ -16,5 +16,5 @@ export default defineLearn({
   judge: 'Polite, accurate, concise; gives one concrete next step; never promises refunds.',
   threshold: 0.8,
   tolerance: 0.05,
-  optimize: { budget: 20, synthCount: 50, useTraces: true, generateExamples: true },
+  optimize: { budget: 40, synthCount: 50, useTraces: true, generateExamples: true },
 })
