@@ -252,12 +252,14 @@ describe('toPrettyJson', () => {
 
 describe('committed snapshots', () => {
   it('validate against their schemas', async () => {
-    const files = await fg(['snapshots/*/tape.json', 'snapshots/*/traces.jsonl', 'snapshots/*/checkpoint.json'], { cwd: root })
+    const kinds = { 'tape.json': 'tape', 'checkpoint.json': 'checkpoint', 'synthetic.json': 'synthetic' } as const
+    const files = await fg(['snapshots/*/*.json', 'snapshots/*/checkpoints/*.json', 'snapshots/*/traces.jsonl'], { cwd: root })
     expect(files.length).toBeGreaterThan(0)
     for (const file of files) {
       const path = join(root, file)
-      if (file.endsWith('.jsonl')) await readJsonLines(path, 'trace', 'fix')
-      else await readJsonFile(path, file.endsWith('tape.json') ? 'tape' : 'checkpoint', 'fix')
+      const name = file.split('/').pop()!
+      if (name === 'traces.jsonl') await readJsonLines(path, 'trace', 'fix')
+      else await readJsonFile(path, file.includes('/checkpoints/') ? 'checkpoint' : kinds[name as keyof typeof kinds], 'fix')
     }
   })
 })

@@ -177,3 +177,30 @@ export interface LearnBaseline {
     [k: string]: number
   }
 }
+
+/**
+ * snapshots/<spec>/synthetic.json: teacher-made cases, committed for review and reused by later optimize runs.
+ */
+export interface LearnSynthetic {
+  format: 1
+  spec: string
+  /**
+   * The program signature the inputs were made for; another signature makes them stale.
+   */
+  signature: string
+  created: string
+  examples: LearnSyntheticExample[]
+}
+export interface LearnSyntheticExample {
+  id: string
+  input: {
+    [k: string]: unknown
+  }
+  /**
+   * The teacher's answer: the judge's reference.
+   */
+  expected: {
+    [k: string]: unknown
+  }
+  category: string
+}

@@ -3,12 +3,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { LearnError } from '../errors.js'
-import type { LearnCheckpoint, LearnTape, LearnTraceLine } from './types.generated.js'
+import type { LearnCheckpoint, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
 
 export interface FormatTypes {
   tape: LearnTape
   trace: LearnTraceLine
   checkpoint: LearnCheckpoint
+  synthetic: LearnSynthetic
 }
 export type FormatKind = keyof FormatTypes
 

@@ -1,72 +1,22 @@
 import { join } from 'node:path'
-import { readFile } from 'node:fs/promises'
 import { AxSignature, AxSynth, type AxAIService, type AxGenOut } from '@ax-llm/ax'
 import { LearnError } from '../errors.js'
-import { toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import type { LearnSynthetic, LearnSyntheticExample } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
 import type { SomeLearnSpec } from '../spec.js'
 import { pickFields, programFields, type OptimizeCase } from './data.js'
 import type { Limiter } from './limit.js'
 
 /** snapshots/<spec>/synthetic.json: teacher-made cases, committed for review and reused by later runs. */
-export interface SyntheticFile {
-  format: 1
-  spec: string
-  /** The program signature the inputs were made for; another signature makes them stale. */
-  signature: string
-  created: string
-  examples: SyntheticExample[]
-}
-
-export interface SyntheticExample {
-  id: string
-  input: AxGenOut
-  /** The teacher's answer: the judge's reference. */
-  expected: AxGenOut
-  category: string
-}
+export type SyntheticFile = LearnSynthetic
+export type SyntheticExample = LearnSyntheticExample
 
 export const syntheticPath = (snapshotDir: string): string => join(snapshotDir, 'synthetic.json')
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
-function invalid(path: string, field: string, message: string): never {
-  throw new LearnError(`${message}; it was left untouched`, {
-    file: path,
-    field,
-    fix: `fix the file, or delete it and run vitest-learn --optimize to generate new synthetic cases`,
-  })
-}
-
-/** Reads synthetic.json; undefined when there is none. */
-export async function readSynthetic(path: string): Promise<SyntheticFile | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (error) {
-    invalid(path, '(root)', `is not valid JSON (${(error as Error).message})`)
-  }
-  if (!isRecord(value) || value.format !== 1) invalid(path, 'format', 'must be an object with format: 1')
-  for (const key of ['spec', 'signature', 'created'] as const)
-    if (typeof value[key] !== 'string') invalid(path, key, 'must be a string')
-  if (!Array.isArray(value.examples)) invalid(path, 'examples', 'must be an array')
-  value.examples.forEach((example: unknown, index) => {
-    const field = `examples[${index}]`
-    if (!isRecord(example)) invalid(path, field, 'must be an object { id, input, expected, category }')
-    if (typeof example.id !== 'string') invalid(path, `${field}.id`, 'must be a string')
-    if (!isRecord(example.input)) invalid(path, `${field}.input`, 'must be an object')
-    if (!isRecord(example.expected)) invalid(path, `${field}.expected`, 'must be an object')
-    if (typeof example.category !== 'string') invalid(path, `${field}.category`, 'must be a string')
-  })
-  return value as unknown as SyntheticFile
+/** Reads synthetic.json, validated; undefined when there is none. */
+export function readSynthetic(path: string): Promise<SyntheticFile | undefined> {
+  return readJsonFile(path, 'synthetic', 'fix the file, or delete it and run vitest-learn --optimize to generate new synthetic cases')
 }
 
 export async function writeSynthetic(path: string, file: SyntheticFile): Promise<void> {
@@ -79,7 +29,8 @@ export function syntheticCases(file: SyntheticFile, limit: number): OptimizeCase
     name: `synthetic ${example.id}`,
     index: -1,
     input: example.input,
-    expected: example.expected,
+    // Schema-validated JSON: field values as the teacher answered them.
+    expected: example.expected as AxGenOut,
     source: 'synthetic',
   }))
 }
