@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { AxSQLiteStorage, type AxTrace } from '../src/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { SEED_INSTRUCTION, scriptedWorld, type World } from './optimize/support.js'
@@ -9,7 +11,9 @@ const config = `import { defineConfig } from 'vitest/config'
 import learn from 'vitest-learn/plugin'
 
 const model = (name) => ({ name: 'openai', apiKey: process.env.TEST_KEY, apiURL: process.env.LEARN_API_URL, config: { model: name } })
-export default defineConfig({ plugins: [learn({ student: model('gpt-4o-mini'), teacher: model('gpt-4o'), optimize: { concurrency: 4 } })] })
+export default defineConfig({
+  plugins: [learn({ student: model('gpt-4o-mini'), teacher: model('gpt-4o'), traces: { storage: 'sqlite:./traces.db' }, optimize: { concurrency: 4 } })],
+})
 `
 
 const spec = (extraCase = '') => `import { ax } from '@ax-llm/ax'
@@ -45,6 +49,16 @@ describe('vitest-learn --optimize', () => {
     server = await startModelServer({ script: (call) => world.script(call) })
     live.env.LEARN_API_URL = server.url
     project = await createProject({ 'vitest.config.ts': config, 'support.learn.ts': spec() })
+    // Production traces of the agent, as AxLearn would have logged them: one with bad feedback.
+    const store = new AxSQLiteStorage({ path: join(project.dir, 'traces.db') })
+    const trace = (id: string, query: string, feedback?: AxTrace['feedback']): AxTrace => ({
+      type: 'trace', id, name: 'support', input: { customer_query: query }, output: { polite_reply: 'We will refund you.' },
+      startTime: new Date(), endTime: new Date(), durationMs: 1, ...(feedback ? { feedback } : {}),
+    })
+    await store.save('support', trace('t1', 'Where is my refund for order 991?', { score: 0, comment: 'promised a refund' }))
+    await store.save('support', trace('t2', 'My order 992 is late.'))
+    await store.save('support', trace('t3', 'The box for order 993 was damaged.'))
+    await store.close()
   })
   afterAll(async () => {
     await server?.close()
@@ -68,6 +82,7 @@ describe('vitest-learn --optimize', () => {
     expect(written.baseline.mean).toBeGreaterThan(0.5)
     expect(written.hashes.spec).toMatch(/^[0-9a-f]+$/)
     expect(existsSync(`${project.dir}/snapshots/support/checkpoints/v1.json`)).toBe(true)
+    expect(written.optimizer.stats.traces).toBe(3) // read from traces.storage
     const tape = JSON.parse(await project.read('snapshots/support/tape.json'))
     const studentPrompts = tape.entries.filter((entry: { role: string }) => entry.role === 'student')
     expect(studentPrompts).toHaveLength(6)
