@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +31,11 @@ export interface TempProject {
   remove(): Promise<void>
 }
 
-/** Links every package of this repo's node_modules, and vitest-learn itself, into the project. */
+/**
+ * Links every package of this repo's node_modules into the project, and installs vitest-learn as
+ * npm would: a copy of what it publishes. (A link would resolve outside node_modules, and Vite
+ * would then transform the package like project source instead of loading it as a dependency.)
+ */
 async function linkModules(dir: string): Promise<void> {
   const target = join(dir, 'node_modules')
   await mkdir(target)
@@ -40,7 +44,8 @@ async function linkModules(dir: string): Promise<void> {
     if (name.startsWith('.')) continue
     await symlink(join(source, name), join(target, name))
   }
-  await symlink(repoRoot, join(target, 'vitest-learn'))
+  const self = join(target, 'vitest-learn')
+  for (const entry of ['package.json', 'dist', 'schemas']) await cp(join(repoRoot, entry), join(self, entry), { recursive: true })
 }
 
 /** Environment for a child Vitest: none of this test run's Vitest or CI variables leak into it. */
