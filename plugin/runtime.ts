@@ -83,17 +83,18 @@ export function register(value: unknown, file: string) {
   const spec = problem ? undefined : (value as LearnSpec)
   const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
-  // After optimize writes a checkpoint, the cases are re-recorded under it through optimize's call cache.
-  let afterOptimize: { mode: TapeMode; calls: OptimizeCalls } | undefined
+  // After optimize writes a checkpoint, every case is re-recorded under it (mode `all`, which also
+  // drops the old recordings) through optimize's call cache, where most answers are already paid for.
+  let callCache: OptimizeCalls | undefined
   const open = () =>
     (session ??= SpecSession.open({
       spec: spec!,
       specFile: displayFile,
       snapshotDir,
-      mode: afterOptimize?.mode ?? currentMode(),
+      mode: callCache ? 'all' : currentMode(),
       models: provided.models,
       recordCommand: `npx vitest run ${displayFile}`,
-      ...(afterOptimize ? { live: { student: afterOptimize.calls.uncapped.student, judge: afterOptimize.calls.uncapped.judge } } : {}),
+      ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
     }))
 
   const optimizeTest = (current: LearnSpec) =>
@@ -108,7 +109,7 @@ export function register(value: unknown, file: string) {
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
         context.task.meta.learn = meta
         if (result.decision === 'written') {
-          afterOptimize = { mode: 'all', calls: await openCallCache(current, provided, displayFile) }
+          callCache = await openCallCache(current, provided, displayFile)
           return
         }
         const kept = result.previousVersion ? `checkpoint v${result.previousVersion}` : 'the seed instruction'
@@ -172,10 +173,11 @@ export function register(value: unknown, file: string) {
       })
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
       afterAll(async ({}, suite) => {
-        if (!session) return
-        const current = await session
+        // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.
+        const current = await session?.catch(() => undefined)
+        if (!current) return
         const summary = await current.close()
-        await afterOptimize?.calls.flush()
+        await callCache?.flush()
         suite.meta.learn = {
           kind: 'suite',
           spec: spec.name,
