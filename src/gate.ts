@@ -1,7 +1,6 @@
 import type { LearnBaseline } from './formats/types.generated.js'
 import type { CaseScore } from './scoring.js'
-import { mean } from './scoring.js'
-import { comparePaired, formatComparison, regressed, type PairedComparison } from './stats.js'
+import { comparePaired, formatComparison, mean, regressed, type PairedComparison } from './stats.js'
 
 export interface GateInput {
   threshold: number

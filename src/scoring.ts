@@ -1,6 +1,7 @@
 import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { runJudge } from './judge.js'
+import { mean } from './stats.js'
 import type { LearnResolvedCase, LearnSpec } from './spec.js'
 
 export interface CaseScore {
@@ -43,9 +44,6 @@ export async function scoreCase<IN, OUT extends AxGenOut>(
     parts.push(verdict.score)
     reasons.push(verdict.reasons)
   }
-  const score = parts.reduce((sum, value) => sum + value, 0) / parts.length
+  const score = mean(parts)
   return { caseId: item.id, score, ...(judge !== undefined ? { judge } : {}), ...(metric !== undefined ? { metric } : {}), reasons: reasons.join('; ') }
 }
-
-export const mean = (values: readonly number[]): number =>
-  values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length

@@ -54,6 +54,8 @@ export class SpecSession {
   private readonly failures = new Map<string, string>()
   private readonly models = new Map<TapeRole, ResolvedModel>()
   private readonly traceLines = new Map<string, LearnTraceLine>()
+  /** The spec's own hashes, computed once: the spec does not change during a run. */
+  private hashes: { spec: string; judge: string } | undefined
   private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
 
@@ -216,7 +218,8 @@ export class SpecSession {
   /** The spec no longer matches what its checkpoint's baseline was measured on. */
   specEditedSince(): boolean {
     const hashes = this.checkpoint?.hashes
-    return hashes !== undefined && (hashes.spec !== specHash(this.spec) || hashes.judge !== judgeHash(this.spec.judge))
+    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge) }
+    return hashes !== undefined && (hashes.spec !== this.hashes.spec || hashes.judge !== this.hashes.judge)
   }
 
   /** Writes the tape and traces.jsonl when they changed (never in replay-only mode). */
@@ -231,7 +234,7 @@ export class SpecSession {
       const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
       const before = [...this.previousTraces.values()].map((line) => JSON.stringify(line)).join('\n') + '\n'
       if (text !== before) {
-        await writeFileAtomic(snapshotFiles(this.options.snapshotDir).traces, redact(text, collectSecrets(this.options)))
+        await writeFileAtomic(snapshotFiles(this.options.snapshotDir).traces, redact(text, this.tape.options.secrets ?? []))
         tracesWritten = true
       }
     }

@@ -40,7 +40,8 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-const average = (values: readonly number[]): number =>
+/** The mean; 0 for no values. */
+export const mean = (values: readonly number[]): number =>
   values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length
 
 /** Rounds away float noise (0.1 + 0.2 - 0.3), so equal lists compare as exactly equal. */
@@ -68,7 +69,7 @@ export function comparePaired(before: readonly number[], after: readonly number[
 
   const n = before.length
   const deltas = before.map((value, index) => clean(after[index]! - value))
-  const delta = clean(average(deltas))
+  const delta = clean(mean(deltas))
   let interval: [number, number] = [delta, delta]
   if (n > 1 && deltas.some((value) => value !== deltas[0])) {
     const random = seededRandom(options.seed ?? 1)
@@ -87,8 +88,8 @@ export function comparePaired(before: readonly number[], after: readonly number[
   const excludesZero = interval[0] > 0 || interval[1] < 0
   return {
     n,
-    meanBefore: clean(average(before)),
-    meanAfter: clean(average(after)),
+    meanBefore: clean(mean(before)),
+    meanAfter: clean(mean(after)),
     delta,
     interval,
     confidence,

@@ -72,14 +72,17 @@ describe('a project using the plugin', () => {
     expect(existsSync(`${project.dir}/snapshots/support/traces.jsonl`)).toBe(true)
   })
 
-  it('replays on the second run without calling the model', async () => {
+  it('replays on the second run without calling the model, leaving every snapshot file as it was', async () => {
     server.reset()
     const before = await tape()
+    const traces = await project.read('snapshots/support/traces.jsonl')
     const run = await live()
     expect(run.code, run.output).toBe(0)
     expect(server.requests).toBe(0)
     expect(run.output).toContain('4 replayed')
+    expect(run.output).toMatch(/support\s+2\/2\s+0\.900\s+0\.5\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+4\s+0/) // recorded usage, cost and time reported on replay
     expect(await tape()).toBe(before)
+    expect(await project.read('snapshots/support/traces.jsonl')).toBe(traces)
   })
 
   it('replays under CI=true with no key and no server', async () => {

@@ -8,7 +8,7 @@ import {
 } from '@ax-llm/ax'
 import { LearnError } from '../errors.js'
 import type { LearnProgramState } from '../formats/types.generated.js'
-import { mean } from '../scoring.js'
+import { mean } from '../stats.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { OptimizeServices } from './calls.js'
 import { inputKey, type OptimizeCase } from './data.js'

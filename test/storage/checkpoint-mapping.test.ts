@@ -60,29 +60,20 @@ describe('checkpoint mapping', () => {
   })
 
   it('keeps metadata that does not fit a checkpoint.json field in metadata', () => {
-    const learn = toLearnCheckpoint({
-      ...base,
-      metadata: {
-        cost: 1.5,
-        baseline: { mean: 2, scores: {} },
-        hashes: { spec: 'x' },
-        optimizerStats: { a: 1 },
-        parent: 0,
-        createdBy: new Date(0),
-      },
-    })
-    expect(learn.cost).toBeUndefined()
-    expect(learn.baseline).toBeUndefined()
-    expect(learn.optimizer).toBeUndefined()
-    expect(learn.parent).toBe(2)
-    expect(learn.metadata).toEqual({
+    const metadata = {
       cost: 1.5,
       baseline: { mean: 2, scores: {} },
       hashes: { spec: 'x' },
       optimizerStats: { a: 1 },
       parent: 0,
       createdBy: new Date(0),
-    })
+    }
+    const learn = toLearnCheckpoint({ ...base, metadata })
+    expect(learn.cost).toBeUndefined()
+    expect(learn.baseline).toBeUndefined()
+    expect(learn.optimizer).toBeUndefined()
+    expect(learn.parent).toBe(2)
+    expect(learn.metadata).toEqual(metadata)
     assertFormat('checkpoint', JSON.parse(JSON.stringify(learn)), 'mapped', '')
   })
 
