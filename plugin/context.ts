@@ -15,8 +15,10 @@ export interface LearnProvided {
   optimizeSettings: LearnOptimizeSettings
   /** URL of the production trace store optimize reads (`traces.storage`). */
   traces?: string
-  /** Folder of optimize's call cache. */
+  /** Folder of optimize's call cache, and of the journals of live answers (journal/). */
   cacheDir: string
+  /** Time a case may take, its model calls and their retries included. */
+  caseTimeoutMs: number
 }
 
 export interface LearnOptimizeSettings {
@@ -98,5 +100,7 @@ declare module 'vitest' {
 declare module '@vitest/runner' {
   interface TaskMeta {
     learn?: LearnMeta
+    /** Set at registration on a spec's case tests, so its gate can find and wait for them. */
+    learnCase?: string
   }
 }

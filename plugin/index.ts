@@ -24,7 +24,17 @@ export interface LearnPluginOptions {
   traces?: { storage: string }
   /** Settings of `vitest-learn --optimize`. */
   optimize?: LearnOptimizeSettings
+  /**
+   * Cases of one spec run at once (Vitest's `maxConcurrency`, unless the config sets it). Default 8.
+   * A record run of N cases with C calls each at latency L takes about N × C × L / concurrency.
+   */
+  concurrency?: number
+  /** Milliseconds a case may take, its model calls and retries included; separate from `testTimeout`. Default 120000. */
+  timeout?: number
 }
+
+export const defaultConcurrency = 8
+export const defaultCaseTimeoutMs = 120_000
 
 const runtimeModule = fileURLToPath(new URL('./runtime.js', import.meta.url))
 const reporterRegistered = new WeakSet<Vitest>()
@@ -35,11 +45,13 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
   const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
-  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize']
+  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize', 'concurrency', 'timeout']
   for (const [key, value] of Object.entries(options)) {
     if (!known.includes(key)) throw new LearnError(`unknown option "${key}"; the options are ${known.join(', ')}`, where(key))
     if (value === undefined) continue
     if (key === 'snapshotDir' && (typeof value !== 'string' || value === '')) throw new LearnError('must be a folder path', where(key))
+    if ((key === 'concurrency' || key === 'timeout') && !(Number.isInteger(value) && (value as number) >= 1))
+      throw new LearnError(`must be a whole number >= 1${key === 'timeout' ? ' (milliseconds)' : ''}, got ${JSON.stringify(value)}`, where(key))
     if (key === 'traces' && (typeof value?.storage !== 'string' || value.storage === ''))
       throw new LearnError("must be { storage: 'sqlite:./traces.db' } (or memory:, file:./dir, postgres://…)", where(key))
     if (key === 'optimize') {
@@ -67,6 +79,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       // Extend, never replace, the user's include: their own tests keep running beside the specs.
       test.include = [...(test.include ?? configDefaults.include), learnGlob]
       test.includeTaskLocation ??= true
+      test.maxConcurrency ??= options.concurrency ?? defaultConcurrency
     },
     configureVitest({ vitest, project }) {
       // Projects that `extends: true` inherit this plugin; a spec running in each of them would
@@ -92,6 +105,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         optimizeSettings: options.optimize ?? {},
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
+        caseTimeoutMs: options.timeout ?? defaultCaseTimeoutMs,
       }
       project.provide('vitestLearn', provided)
       if (!reporterRegistered.has(vitest)) {

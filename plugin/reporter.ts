@@ -98,13 +98,11 @@ export class LearnReporter implements Reporter {
       log(`   ${colored}`)
     })
 
-    const totals = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0 }
-    let kept = 0
+    const totals = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0, removed: 0, kept: 0 }
     const written: string[] = []
     for (const report of specs.values()) {
       if (!report.suite) continue
       for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += report.suite.counters[key]
-      if (report.suite.mode !== 'all') kept += report.suite.counters.obsolete
       if (report.suite.tapeWritten || report.suite.tracesWritten) written.push(report.suite.snapshotDir)
     }
     const parts = [
@@ -112,11 +110,13 @@ export class LearnReporter implements Reporter {
       totals.rerecorded && pc.green(`${totals.rerecorded} re-recorded`),
       totals.replayed && `${totals.replayed} replayed`,
       totals.missing && pc.red(`${totals.missing} stale or missing`),
-      totals.obsolete && pc.yellow(`${totals.obsolete} obsolete${kept < totals.obsolete ? ` (${totals.obsolete - kept} removed)` : ''}`),
+      totals.obsolete && pc.yellow(`${totals.obsolete} obsolete${totals.removed ? ` (${totals.removed} removed)` : ''}`),
     ].filter(Boolean)
     log(`   ${pc.dim('Recordings')}  ${parts.length > 0 ? parts.join(pc.dim(' | ')) : 'none'}`)
     if (totals.missing) log(pc.red(`   Stale or missing recordings fail in CI: run the failing spec locally with the model's key set (npx vitest run <spec>), then commit its snapshots/ folder.`))
-    if (kept > 0) log(pc.yellow(`   ${kept} obsolete recording(s) kept; run \`npx vitest run -u\` to remove them.`))
+    if (totals.kept > 0) log(pc.yellow(`   kept ${totals.kept} recording(s) of cases that failed in this run; nothing of theirs was replaced.`))
+    if (totals.obsolete > totals.removed)
+      log(pc.yellow(`   ${totals.obsolete - totals.removed} obsolete recording(s) kept; run \`npx vitest run -u\` to remove them.`))
     for (const folder of written) log(pc.dim(`   wrote ${folder}/`))
     for (const [name, report] of specs) {
       if (report.gate?.accepted) log(pc.green(`   accepted this run's scores as the baseline of ${name}: checkpoint v${report.gate.accepted}`))

@@ -83,6 +83,16 @@ export function register(value: unknown, file: string) {
   const spec = problem ? undefined : (value as LearnSpec)
   const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
+  const settled = new Map<string, { promise: Promise<void>; resolve: () => void }>()
+  const settlement = (taskId: string) => {
+    let deferred = settled.get(taskId)
+    if (!deferred) {
+      let resolve = () => {}
+      const promise = new Promise<void>((done) => (resolve = done))
+      settled.set(taskId, (deferred = { promise, resolve }))
+    }
+    return deferred
+  }
   // After optimize writes a checkpoint, every case is re-recorded under it (mode `all`, which also
   // drops the old recordings) through optimize's call cache, where most answers are already paid for.
   let callCache: OptimizeCalls | undefined
@@ -94,12 +104,14 @@ export function register(value: unknown, file: string) {
       mode: callCache ? 'all' : currentMode(),
       models: provided.models,
       recordCommand: `npx vitest run ${displayFile}`,
+      journalDir: `${provided.cacheDir}/journal`,
       ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
     }))
 
   const optimizeTest = (current: LearnSpec) =>
     test(
       'optimize',
+      { sequential: true, timeout: optimizeTimeoutMs },
       async (context: TestContext) => {
         if (currentMode() === 'none')
           throw new LearnError('optimize calls models and writes checkpoints, but CI is set (replay only)', {
@@ -117,13 +129,15 @@ export function register(value: unknown, file: string) {
           file: displayFile,
         })
       },
-      optimizeTimeoutMs,
     )
 
   const caseTest = (index: number) => {
     const item = spec?.cases[index]
     if (!spec || !item) return
-    test(item.name, async (context: TestContext) => {
+    // Cases run concurrently (up to Vitest's maxConcurrency); optimize before them and the gate
+    // after them stay sequential, even under --sequence.concurrent.
+    test(item.name, { concurrent: true, timeout: provided.caseTimeoutMs, meta: { learnCase: item.id } }, async (context: TestContext) => {
+      context.onTestFinished(() => settlement(context.task.id).resolve())
       const current = await open()
       try {
         const result = await current.runCase(item)
@@ -154,7 +168,10 @@ export function register(value: unknown, file: string) {
     },
     gate() {
       if (!spec) return
-      test(`gate: mean score >= ${spec.threshold}`, async (context: TestContext) => {
+      test(`gate: mean score >= ${spec.threshold}`, { sequential: true, timeout: provided.caseTimeoutMs * spec.cases.length }, async (context: TestContext) => {
+        // Every case test that runs (and may still run, under --sequence.concurrent) finishes first.
+        const cases = context.task.suite?.tasks.filter((task) => task.meta.learnCase !== undefined && task.mode === 'run') ?? []
+        await Promise.all(cases.map((task) => settlement(task.id).promise))
         const current = await open()
         const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
         const gate = current.gate()

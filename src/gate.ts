@@ -54,7 +54,10 @@ export function evaluateGate(input: GateInput): GateResult {
     problems.push(`${input.failures.size} case(s) could not be scored:`)
     for (const [id, error] of input.failures) problems.push(`  - ${names.get(id) ?? id}: ${error}`)
   }
+  const unscored = input.cases.length - input.scores.length
   if (input.scores.length === 0 && input.failures.size === 0) problems.push('no case ran, so there is no score to gate on')
+  else if (unscored > 0)
+    problems.unshift(`${input.scores.length} of ${input.cases.length} cases scored: the gate needs every case of the spec scored in this run`)
   if (input.scores.length > 0 && average < input.threshold) {
     problems.push(`mean score ${average.toFixed(3)} is under the threshold ${input.threshold} (${input.scores.length} of ${input.cases.length} cases scored)`)
     problems.push('worst cases:')

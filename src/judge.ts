@@ -2,6 +2,7 @@ import { ax, type AxAIService, type AxGen } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { hashOf } from './hash.js'
 import { recordedCallOptions } from './tape/request.js'
+import { inStep } from './tape/step.js'
 
 export const judgeInstruction =
   'Grade the prediction strictly against the rubric, the case criteria and the reference output when given. ' +
@@ -51,17 +52,68 @@ export function judgeHash(rubric: string | undefined): string {
   return hashOf({ judgeInstruction, judgeSignature, rubric: rubric ?? null })
 }
 
-/** Scores one prediction in [0, 1] with the judge model and returns its reasons. */
+/** A judge answer that is not a usable score; the call is retried, and never recorded. */
+export class JudgeAnswerError extends LearnError {}
+
+export interface ScoreScale {
+  min: number
+  max: number
+}
+
+/** A scale the rubric declares ("score from 0 to 10", "1-5", "out of 10"), when it declares one. */
+export function declaredScale(rubric: string): ScoreScale | undefined {
+  const range = /\b(\d+)\s*(?:-|–|to)\s*(\d+)\b/.exec(rubric)
+  if (range && /scor|scale|rate|grade|point/i.test(rubric)) {
+    const [min, max] = [Number(range[1]), Number(range[2])]
+    if (max > min && max > 1) return { min, max }
+  }
+  const outOf = /\bout of (\d+)\b|\/\s*(\d+)\b/.exec(rubric)
+  const max = Number(outOf?.[1] ?? outOf?.[2])
+  return max > 1 ? { min: 0, max } : undefined
+}
+
+/**
+ * The judge's score in [0, 1]: as answered when it is in range, rescaled when the rubric declares
+ * a scale it fits, otherwise an error naming the answer (never clamped silently).
+ */
+export function normalizeScore(answer: unknown, rubric: string): number {
+  const score = typeof answer === 'number' ? answer : Number(answer)
+  if (typeof answer === 'boolean' || answer === '' || !Number.isFinite(score))
+    throw new JudgeAnswerError(`the judge answered a score that is not a number: ${JSON.stringify(answer)}`, {
+      field: 'judge',
+      fix: 'use a judge model that follows the output format, or state in the rubric that the score is a number from 0 to 1',
+    })
+  if (score >= 0 && score <= 1) return score
+  const scale = declaredScale(rubric)
+  if (scale && score >= scale.min && score <= scale.max) return (score - scale.min) / (scale.max - scale.min)
+  throw new JudgeAnswerError(
+    `the judge answered score ${score}, outside 0..1${scale ? ` and outside the rubric's ${scale.min}..${scale.max} scale` : ', and the rubric declares no other scale'}`,
+    { field: 'judge', fix: 'declare the scale in the judge rubric (e.g. "score from 0 to 10"), or use a judge model that follows the 0 to 1 format' },
+  )
+}
+
+/** Judge answers that are not a usable score are asked again this many times in all. */
+export const judgeAttempts = 3
+
+/**
+ * Scores one prediction in [0, 1] with the judge model and returns its reasons. Each attempt is a
+ * tape step: an answer that is not a usable score is asked again and never recorded.
+ */
 export async function runJudge(service: AxAIService, request: JudgeRequest): Promise<JudgeVerdict> {
-  const output = await createJudgeProgram().forward(service, {
-    task_input: request.input,
-    prediction: request.prediction,
-    rubric: request.rubric,
-    ...(request.criteria ? { criteria: request.criteria } : {}),
-    ...(request.expected !== undefined ? { reference: request.expected } : {}),
-  }, recordedCallOptions)
-  const score = Number(output.score)
-  if (!Number.isFinite(score))
-    throw new LearnError(`the judge answered a score that is not a number: ${JSON.stringify(output.score)}`)
-  return { score: Math.min(1, Math.max(0, score)), reasons: String(output.reasons ?? '').trim() }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inStep(async () => {
+        const output = await createJudgeProgram().forward(service, {
+          task_input: request.input,
+          prediction: request.prediction,
+          rubric: request.rubric,
+          ...(request.criteria ? { criteria: request.criteria } : {}),
+          ...(request.expected !== undefined ? { reference: request.expected } : {}),
+        }, recordedCallOptions)
+        return { score: normalizeScore(output.score, request.rubric), reasons: String(output.reasons ?? '').trim() }
+      })
+    } catch (error) {
+      if (!(error instanceof JudgeAnswerError) || attempt >= judgeAttempts) throw error
+    }
+  }
 }

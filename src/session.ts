@@ -1,8 +1,10 @@
+import { join } from 'node:path'
 import type { AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
 import { snapshotFiles } from './formats/layout.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
+import { forwardStep } from './forward.js'
 import { evaluateGate, type GateResult } from './gate.js'
 import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models.js'
 import { buildProgram } from './optimize/program.js'
@@ -11,7 +13,6 @@ import { judgeHash } from './judge.js'
 import { redact } from './redact.js'
 import { scoreCase, type CaseScore } from './scoring.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
-import { recordedCallOptions } from './tape/request.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
@@ -29,6 +30,8 @@ export interface SessionOptions {
   recordCommand: string
   /** Services to call instead of the configured models for what the tape lacks (e.g. optimize's call cache). */
   live?: Partial<Record<TapeRole, AxAIService>>
+  /** Folder outside snapshots/ for the journal of live answers (see TapeOptions.journal). */
+  journalDir?: string
 }
 
 export interface CaseResult {
@@ -76,6 +79,7 @@ export class SpecSession {
         mode: options.mode,
         recordCommand: options.recordCommand,
         secrets: collectSecrets(options),
+        ...(options.journalDir ? { journal: join(options.journalDir, `${options.spec.name}.jsonl`) } : {}),
       }),
       readJsonFile(files.checkpoint, 'checkpoint', fix),
       readJsonLines(files.traces, 'trace', fix).catch((error: unknown) => {
@@ -141,10 +145,11 @@ export class SpecSession {
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
     try {
-      const prediction = await this.withTapeErrors(item.id, () => this.program().forward(student, item.input, recordedCallOptions))
+      const prediction = await this.withTapeErrors(item.id, () => forwardStep(this.program(), student, item.input))
       const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
       const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
+      this.tape.caseSucceeded(item.id)
       if (this.options.mode !== 'none') this.keepTrace(item, result, startTime)
       return result
     } catch (error) {

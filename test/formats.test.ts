@@ -22,7 +22,7 @@ const tapeEntry = (key = `${'0'.repeat(16)}#0`) => ({
   case: 'order',
   role: 'student',
   request: { provider: 'openai', model: 'gpt-4o-mini', modelConfig: {}, messages: [], functions: [], stream: false },
-  response: { kind: 'chat', chat: { results: [] } },
+  response: { kind: 'chat', chat: { results: [{ index: 0, content: 'answer: 42' }] } },
   latencyMs: 12,
 })
 const tape = (...entries: object[]) => ({ format: 1, spec: 'support', entries })

@@ -26,6 +26,12 @@ describe('the gate', () => {
     expect(result.message).toContain('case 2: no recording for a student call')
   })
 
+  it('never passes on partial scores: a case that did not finish fails it with "n of N cases scored"', () => {
+    const result = gate({ scores: scored([1, 1, 1, 1, 1]) })
+    expect(result.pass).toBe(false)
+    expect(result.message).toContain('5 of 6 cases scored')
+  })
+
   it('fails a clear regression against the checkpoint baseline, with the figures', () => {
     const baseline = { version: 3, scores: Object.fromEntries(cases.map((item) => [item.id, 1])) }
     const result = gate({ scores: scored([0.8, 0.85, 0.8, 0.9, 0.85, 0.8]), baseline, threshold: 0.5 })

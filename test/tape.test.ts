@@ -10,6 +10,7 @@ import type { LearnTape, LearnTapeEntry } from '../src/formats/types.generated.j
 import { assertFormat } from '../src/formats/validate.js'
 import type { ModelIdentity } from '../src/tape/request.js'
 import { TapeService } from '../src/tape/service.js'
+import { inStep } from '../src/tape/step.js'
 import { Tape, type TapeMode, type TapeOptions, type TapeRole } from '../src/tape/tape.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 
@@ -110,7 +111,8 @@ async function forwardCase(tape: Tape, live: AxAIService, caseId: string, option
   const chat = vi.spyOn(service, 'chat')
   const query = options.query ?? `What about ${caseId}?`
   const forwardOptions = options.stream === undefined ? undefined : { stream: options.stream }
-  const output = await programWith(options.instruction ?? seedInstruction).forward(service, { customer_query: query }, forwardOptions)
+  const output = await inStep(() => programWith(options.instruction ?? seedInstruction).forward(service, { customer_query: query }, forwardOptions))
+  tape.caseSucceeded(caseId)
   const answers = await Promise.all(chat.mock.results.map((result) => result.value as unknown))
   return { reply: String(output.polite_reply), service, answers }
 }
@@ -481,6 +483,11 @@ describe('a corrupt tape.json', () => {
       'entries[0].key',
     ],
     ['lacks a field', () => toPrettyJson({ format: 1, entries: [] }), '(root)'],
+    [
+      'has an answer with no result',
+      () => toPrettyJson({ format: 1, spec: 'support', entries: [{ ...validEntry(), response: { kind: 'chat', chat: { results: [] } } }] }),
+      'entries[0].response.chat.results',
+    ],
   ]
 
   function validEntry(): LearnTapeEntry {
@@ -489,7 +496,7 @@ describe('a corrupt tape.json', () => {
       case: 'order',
       role: 'student',
       request: { provider: 'mock', model: 'm', modelConfig: {}, messages: [], functions: [], stream: false },
-      response: { kind: 'chat', chat: {} },
+      response: { kind: 'chat', chat: { results: [{ index: 0, content: 'polite_reply: Hello.' }] } },
       latencyMs: 1,
     }
   }
@@ -644,5 +651,128 @@ describe("through ax's openai provider and the scripted model server", () => {
     await runOnServer('new')
     expect(server.authorizationSeen).toBe(true)
     expect(await readText()).not.toContain(apiKey)
+  })
+})
+
+/** A live model whose every call fails, as a provider answering 401 does. */
+class FailingModel extends AxMockAIService<string> {
+  calls = 0
+  constructor(answer: () => AxChatResponse = () => { throw new Error('HTTP 401: invalid api key') }) {
+    super({
+      chatResponse: async () => {
+        this.calls++
+        return answer()
+      },
+    })
+  }
+}
+
+describe('a run never loses a recording', () => {
+  it('under -u, cases whose calls fail keep their recordings, and the file stays byte-identical', async () => {
+    await record(['order', 'refund'])
+    const before = await readText()
+    const live = new FailingModel()
+    const tape = await loadTape('all')
+    for (const caseId of ['order', 'refund']) await expect(forwardCase(tape, live, caseId)).rejects.toThrow()
+    expect(await tape.finish(new Set(['order', 'refund']))).toEqual({ written: false })
+    expect(live.calls).toBeGreaterThanOrEqual(2)
+    expect(tape.counters).toMatchObject({ kept: 2, obsolete: 0, removed: 0, rerecorded: 0 })
+    expect(await readText()).toBe(before)
+  })
+
+  it('under -u, one failing case stops every obsolete recording from being dropped', async () => {
+    await record(['order', 'refund'])
+    const tape = await loadTape('all')
+    await forwardCase(tape, new LiveModel(), 'order', { instruction: 'Reply curtly.' })
+    await expect(forwardCase(tape, new FailingModel(), 'refund')).rejects.toThrow()
+    await tape.finish(new Set(['order', 'refund']))
+    expect(tape.counters).toMatchObject({ recorded: 1, obsolete: 1, removed: 0, kept: 1 })
+    expect(await entriesOf('order')).toHaveLength(2)
+    expect(await entriesOf('refund')).toHaveLength(1)
+  })
+
+  it('under -u, when every case succeeds, obsolete recordings are removed and counted', async () => {
+    await record(['order', 'refund'])
+    const run = await openRun('all')
+    await run.ask('order', { instruction: 'Reply curtly.' })
+    await run.ask('refund')
+    await run.finish(['order', 'refund'])
+    expect(run.tape.counters).toMatchObject({ obsolete: 1, removed: 1, kept: 0 })
+    expect(await entriesOf('order')).toHaveLength(1)
+  })
+
+  it('an answer ax cannot use (no result) is never recorded, in any mode that records', async () => {
+    for (const mode of ['new', 'all'] as const) {
+      const tape = await loadTape(mode)
+      await expect(forwardCase(tape, new FailingModel(() => ({ results: [] })), 'order')).rejects.toThrow()
+      expect(await tape.finish(new Set(['order']))).toEqual({ written: false })
+      expect(existsSync(path)).toBe(false)
+    }
+  })
+
+  it('a failed step is asked again under the same key, so the replay finds the answer that worked', async () => {
+    let calls = 0
+    const flaky = new LiveModel((query) => {
+      if (++calls === 1) throw new Error('the first answer is unusable')
+      return `Thanks about ${query}.`
+    })
+    const tape = await loadTape('new')
+    await expect(forwardCase(tape, flaky, 'order')).rejects.toThrow()
+    await forwardCase(tape, flaky, 'order')
+    await tape.finish(new Set(['order']))
+    const keys = (await readTape()).entries.map((entry) => entry.key)
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(/#0$/)
+    const replay = await openRun('none')
+    expect((await replay.ask('order')).reply).toBe('Thanks about What about order?.')
+  })
+})
+
+describe('the journal of live answers', () => {
+  const journal = () => join(dir, 'cache', 'journal', 'support.jsonl')
+
+  it('lets a run that was killed before writing the tape resume without paying again', async () => {
+    const killed = await openRun('new', new LiveModel(), { journal: journal() })
+    await killed.ask('order')
+    await killed.ask('refund')
+    await vi.waitFor(async () => expect((await readFile(journal(), 'utf8')).trim().split('\n')).toHaveLength(2))
+    expect(existsSync(path)).toBe(false)
+
+    const resumed = await openRun('new', new LiveModel(), { journal: journal() })
+    await resumed.ask('order')
+    await resumed.ask('refund')
+    await resumed.finish(['order', 'refund'])
+    expect(resumed.live.calls).toBe(0)
+    expect(await casesInTape()).toEqual(['order', 'refund'])
+    expect(existsSync(journal())).toBe(false)
+  })
+
+  it('skips a torn last line and keeps every complete one', async () => {
+    const killed = await openRun('new', new LiveModel(), { journal: journal() })
+    await killed.ask('order')
+    await vi.waitFor(() => expect(existsSync(journal())).toBe(true))
+    await writeFile(journal(), `${await readFile(journal(), 'utf8')}{"key":"torn`)
+    const resumed = await openRun('all', new LiveModel(), { journal: journal() })
+    await resumed.ask('order')
+    await resumed.ask('refund')
+    expect(resumed.live.calls).toBe(1)
+  })
+
+  it('never holds a secret', async () => {
+    const secret = 'sk-test-secret-0123456789abcdef'
+    const killed = await openRun('new', new LiveModel(), { journal: journal(), secrets: [secret] })
+    await killed.ask('order', { query: `My key ${secret} leaked` })
+    await vi.waitFor(() => expect(existsSync(journal())).toBe(true))
+    const text = await readFile(journal(), 'utf8')
+    expect(text).toContain('[redacted]')
+    expect(text).not.toContain(secret)
+  })
+
+  it('is not read or written in replay-only mode', async () => {
+    await record(['order'])
+    const run = await openRun('none', new LiveModel(), { journal: journal() })
+    await run.ask('order')
+    await run.finish(['order'])
+    expect(existsSync(journal())).toBe(false)
   })
 })

@@ -21,7 +21,8 @@ export function toPrettyJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`
 }
 
-async function readText(path: string): Promise<string | undefined> {
+/** A file's text; undefined when it does not exist. */
+export async function readText(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8')
   } catch (error) {

@@ -16,15 +16,23 @@ export interface LearnUsage {
 export type LearnTapeResponse =
   | {
       kind: 'chat'
+      /**
+       * ax's chat response; at least one result, or ax cannot use it.
+       */
       chat: {
+        /**
+         * @minItems 1
+         */
+        results: Record<string, unknown>[]
         [k: string]: unknown
       }
     }
   | {
       kind: 'stream'
-      chunks: {
-        [k: string]: unknown
-      }[]
+      /**
+       * @minItems 1
+       */
+      chunks: Record<string, unknown>[]
     }
 
 /**

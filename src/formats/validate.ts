@@ -34,6 +34,8 @@ ajv.addFormat('date-time', {
   type: 'string',
   validate: (value: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) && !Number.isNaN(Date.parse(value)),
 })
+// json-schema-to-typescript's type annotation, not a validation keyword.
+ajv.addKeyword('tsType')
 ajv.addSchema(readSchema('usage'))
 
 const validators: { [K in FormatKind]?: ValidateFunction } = {}

@@ -3,7 +3,7 @@ import type { LearnProgramState } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
 import { scoreCase, type CaseScore } from '../scoring.js'
 import { mean } from '../stats.js'
-import { recordedCallOptions } from '../tape/request.js'
+import { forwardStep } from '../forward.js'
 import type { SomeLearnCase, SomeLearnSpec } from '../spec.js'
 import { createLimiter, type Limiter } from './limit.js'
 import { buildProgram, effectiveState, stateKey } from './program.js'
@@ -86,7 +86,7 @@ export class Evaluator {
     if (this.options.stopped?.()) return { caseId: item.id, prediction: {}, score: 0, reasons: '', skipped: true }
     let prediction: AxGenOut = {}
     try {
-      prediction = await buildProgram(this.options.spec, state).forward(this.options.student, item.input, recordedCallOptions)
+      prediction = await forwardStep(buildProgram(this.options.spec, state), this.options.student, item.input)
       const verdict = await this.score(item, prediction)
       return { caseId: item.id, prediction, score: verdict.score, reasons: verdict.reasons }
     } catch (error) {

@@ -288,7 +288,8 @@ interface CheckpointInput {
 function checkpointOf(input: CheckpointInput): LearnCheckpoint {
   const { spec, outcome } = input
   const ids = new Set(spec.cases.map((item) => item.id))
-  const baseline = summarize(input.after.filter((evaluation) => ids.has(evaluation.caseId)))
+  // A case that failed (a transient provider error) has no score: a 0 there would let any drop pass the gate.
+  const baseline = summarize(input.after.filter((evaluation) => ids.has(evaluation.caseId) && !evaluation.error && !evaluation.skipped))
   return {
     format: 1,
     name: spec.name,

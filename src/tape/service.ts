@@ -75,13 +75,15 @@ export class TapeService extends DelegatingAIService {
     if (entry) {
       this.count(entry, false)
       const response = entry.response
-      return response.kind === 'chat' ? plain(response.chat as AxChatResponse) : streamOf(response.chunks as AxChatResponse[])
+      return response.kind === 'chat' ? plain(response.chat as unknown as AxChatResponse) : streamOf(response.chunks as unknown as AxChatResponse[])
     }
     if (this.tape.mode === 'none') throw this.tape.miss(key, request, this.context.caseId, this.context.role)
 
     const started = performance.now()
     const answer = await this.live.chat(req as AxChatRequest, options)
     const finish = (response: LearnTapeResponse, modelUsage: AxModelUsage | undefined) => {
+      // An answer with no result (e.g. `choices: []`) fails in ax; replaying it would fail forever.
+      if ((response.kind === 'chat' ? response.chat.results : response.chunks).length === 0) return
       const usage = usageOf(modelUsage)
       const recorded: LearnTapeEntry = {
         key,
@@ -97,7 +99,7 @@ export class TapeService extends DelegatingAIService {
       this.count(recorded, true)
     }
     if (!(answer instanceof ReadableStream)) {
-      finish({ kind: 'chat', chat: plain(answer) }, answer.modelUsage)
+      finish({ kind: 'chat', chat: plain(answer) as unknown as Extract<LearnTapeResponse, { kind: 'chat' }>['chat'] }, answer.modelUsage)
       return answer
     }
     const chunks: AxChatResponse[] = []
@@ -109,7 +111,7 @@ export class TapeService extends DelegatingAIService {
         },
         flush: () => {
           const usage = [...chunks].reverse().find((chunk) => chunk.modelUsage)?.modelUsage
-          finish({ kind: 'stream', chunks }, usage)
+          finish({ kind: 'stream', chunks: chunks as unknown as Record<string, unknown>[] }, usage)
         },
       }),
     )

@@ -1,9 +1,13 @@
+import { appendFile, mkdir, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { LearnError, shortPath } from '../errors.js'
-import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import { readJsonFile, readText, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnTape, LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
+import { assertFormat } from '../formats/validate.js'
 import { redact } from '../redact.js'
 import { explainMiss } from './diagnose.js'
 import { requestHash } from './request.js'
+import { noteLookup, recordInStep } from './step.js'
 
 /** Vitest's snapshot update states: `new` records what is missing, `all` (-u) re-records, `none` (CI) replays only. */
 export type TapeMode = 'new' | 'all' | 'none'
@@ -19,6 +23,10 @@ export interface TapeCounters {
   missing: number
   /** Recordings no call used (their case ran or no longer exists). */
   obsolete: number
+  /** Obsolete recordings this run removed (under -u, when every case succeeded). */
+  removed: number
+  /** Recordings of cases that failed in this run, none of whose calls replaced them: always kept. */
+  kept: number
 }
 
 export interface TapeOptions {
@@ -29,6 +37,12 @@ export interface TapeOptions {
   recordCommand: string
   /** Values that must never reach the file (API keys). */
   secrets?: readonly string[]
+  /**
+   * A file outside snapshots/ where live answers are appended as they are kept, so a run that is
+   * killed before it writes the tape resumes without paying for them again. Removed once the tape
+   * is written.
+   */
+  journal?: string
 }
 
 export interface TapeLookup {
@@ -39,19 +53,27 @@ export interface TapeLookup {
 /**
  * The recordings of one spec, modelled on @vitest/snapshot's per-file state: it is loaded once per
  * test file, counts what each call did, and is written once at the end through a temp file.
+ *
+ * A run removes only what it replaced: a live answer is kept only when the step that made it
+ * succeeds (see step.ts), and under -u recordings no call used are dropped only when every case of
+ * the spec ran and succeeded.
  */
 export class Tape {
-  readonly counters: TapeCounters = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0 }
+  readonly counters: TapeCounters = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0, removed: 0, kept: 0 }
   private readonly fresh = new Map<string, LearnTapeEntry>()
   private readonly used = new Set<string>()
   private readonly occurrences = new Map<string, number>()
   private readonly casesRun = new Set<string>()
+  private readonly casesSucceeded = new Set<string>()
   private readonly misses = new Map<string, LearnError[]>()
+  private journaling: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly options: TapeOptions,
     private readonly recorded: ReadonlyMap<string, LearnTapeEntry>,
     private readonly loadedText: string | undefined,
+    /** Answers a killed run paid for (the journal), served before anything else. */
+    private readonly resumed: ReadonlyMap<string, LearnTapeEntry>,
   ) {}
 
   static async load(options: TapeOptions): Promise<Tape> {
@@ -66,7 +88,10 @@ export class Tape {
     if (tape && tape.spec !== options.spec && options.mode !== 'all')
       throw new LearnError(`was recorded for spec "${tape.spec}", not "${options.spec}"`, { file: options.path, field: 'spec', fix })
     const entries = new Map((tape?.entries ?? []).map((entry) => [entry.key, entry]))
-    return new Tape(options, entries, tape ? toPrettyJson(tape) : undefined)
+    const journaled = options.mode !== 'none' && options.journal !== undefined
+    if (journaled) await mkdir(dirname(options.journal!), { recursive: true })
+    const resumed = journaled ? await readJournal(options.journal!, options.spec) : new Map<string, LearnTapeEntry>()
+    return new Tape(options, entries, tape ? toPrettyJson(tape) : undefined, resumed)
   }
 
   get mode(): TapeMode {
@@ -77,12 +102,27 @@ export class Tape {
     this.casesRun.add(caseId)
   }
 
+  /** Every call of the case succeeded: under -u its old recordings may now be dropped. */
+  caseSucceeded(caseId: string): void {
+    this.casesSucceeded.add(caseId)
+  }
+
   /** Finds the recording for the next occurrence of this request. */
   lookup(request: LearnTapeRequest): TapeLookup {
     const hash = requestHash(request)
     const occurrence = this.occurrences.get(hash) ?? 0
     this.occurrences.set(hash, occurrence + 1)
+    noteLookup({
+      undo: () => {
+        if (this.occurrences.get(hash) === occurrence + 1) this.occurrences.set(hash, occurrence)
+      },
+    })
     const key = `${hash}#${occurrence}`
+    const resumed = this.resumed.get(key)
+    if (resumed) {
+      this.keep(resumed, false)
+      return { key, entry: resumed }
+    }
     const entry = this.options.mode === 'all' ? undefined : this.recorded.get(key)
     if (entry) {
       this.used.add(key)
@@ -91,10 +131,36 @@ export class Tape {
     return { key, entry }
   }
 
+  /** Keeps a live answer, once the step that asked for it succeeds. */
   record(entry: LearnTapeEntry): void {
+    recordInStep({ commit: () => this.keep(entry, true) })
+  }
+
+  private keep(entry: LearnTapeEntry, live: boolean): void {
+    if (this.fresh.has(entry.key)) return
     if (this.recorded.has(entry.key)) this.counters.rerecorded++
     else this.counters.recorded++
     this.fresh.set(entry.key, entry)
+    if (live && this.options.journal) {
+      const journal = this.options.journal
+      this.journaling = this.journaling.then(() => appendFile(journal, this.journalLine(entry))).catch(() => undefined)
+    }
+  }
+
+  private journalLine(entry: LearnTapeEntry): string {
+    return `${redact(JSON.stringify(entry), this.options.secrets ?? [])}\n`
+  }
+
+  /** After a write, the journal holds only what the file does not: usually nothing. */
+  private trimJournal(written: ReadonlySet<string>): Promise<void> {
+    const journal = this.options.journal
+    if (!journal) return Promise.resolve()
+    this.journaling = this.journaling.then(async () => {
+      const pending = [...this.fresh.values()].filter((entry) => !written.has(entry.key))
+      if (pending.length === 0) await rm(journal, { force: true })
+      else await writeFileAtomic(journal, pending.map((entry) => this.journalLine(entry)).join(''))
+    })
+    return this.journaling
   }
 
   /** Notes a call that has no recording in replay-only mode and returns the error for its case. */
@@ -115,11 +181,14 @@ export class Tape {
 
   /** The entries the file should hold after this run; `specCases` are the ids the spec declares now. */
   private finalEntries(specCases: ReadonlySet<string>): LearnTapeEntry[] {
-    const isObsolete = (entry: LearnTapeEntry) =>
-      !this.used.has(entry.key) && !this.fresh.has(entry.key) && (this.casesRun.has(entry.case) || !specCases.has(entry.case))
-    const kept = [...this.recorded.values()].filter((entry) => !this.fresh.has(entry.key))
-    this.counters.obsolete = kept.filter(isObsolete).length
-    const survivors = this.options.mode === 'all' ? kept.filter((entry) => !isObsolete(entry)) : kept
+    const old = [...this.recorded.values()].filter((entry) => !this.fresh.has(entry.key) && !this.used.has(entry.key))
+    const failed = (entry: LearnTapeEntry) => this.casesRun.has(entry.case) && !this.casesSucceeded.has(entry.case)
+    const obsolete = new Set(old.filter((entry) => !failed(entry) && (this.casesRun.has(entry.case) || !specCases.has(entry.case))))
+    this.counters.obsolete = obsolete.size
+    this.counters.kept = old.filter(failed).length
+    const drop = this.options.mode === 'all' && [...specCases].every((caseId) => this.casesSucceeded.has(caseId))
+    this.counters.removed = drop ? obsolete.size : 0
+    const survivors = [...this.recorded.values()].filter((entry) => !this.fresh.has(entry.key) && !(drop && obsolete.has(entry)))
     return [...survivors, ...this.fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   }
 
@@ -128,8 +197,26 @@ export class Tape {
     const tape: LearnTape = { format: 1, spec: this.options.spec, entries: this.finalEntries(specCases) }
     if (this.options.mode === 'none') return { written: false }
     const text = toPrettyJson(tape)
-    if (text === this.loadedText || (tape.entries.length === 0 && this.loadedText === undefined)) return { written: false }
-    await writeFileAtomic(this.options.path, redact(text, this.options.secrets ?? []))
-    return { written: true }
+    const unchanged = text === this.loadedText || (tape.entries.length === 0 && this.loadedText === undefined)
+    const written = new Set(this.fresh.keys())
+    if (!unchanged) await writeFileAtomic(this.options.path, redact(text, this.options.secrets ?? []))
+    await this.trimJournal(written)
+    return { written: !unchanged }
   }
+}
+
+/** Entries a killed run journaled; a torn last line (the kill) is skipped, and so is anything invalid. */
+async function readJournal(path: string, spec: string): Promise<Map<string, LearnTapeEntry>> {
+  const text = (await readText(path)) ?? ''
+  const entries = new Map<string, LearnTapeEntry>()
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as LearnTapeEntry
+      assertFormat('tape', { format: 1, spec, entries: [entry] }, path, '')
+      entries.set(entry.key, entry)
+    } catch {
+      continue
+    }
+  }
+  return entries
 }

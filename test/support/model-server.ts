@@ -24,6 +24,8 @@ export interface ModelServerOptions {
 export interface ModelServer {
   url: string;
   readonly requests: number;
+  /** The most requests in flight at once (waiting out their latency) since start or reset(). */
+  readonly maxInFlight: number;
   readonly calls: ScriptedCall[];
   readonly authorizationSeen: boolean;
   setScript(script: Script): void;
@@ -262,6 +264,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   let calls: ScriptedCall[] = [];
   let authorizationSeen = false;
   let failures: number[] = []; // queued HTTP statuses for the next chat requests
+  let inFlight = 0;
+  let maxInFlight = 0; // most requests waiting out their latency at once
   let closed = false;
   const timers = new Map<NodeJS.Timeout, () => void>();
 
@@ -307,7 +311,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     };
     calls.push(call);
 
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
     await sleep(latencyMs);
+    inFlight--;
     if (closed) return;
 
     if (failStatus !== undefined) {
@@ -415,6 +421,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     get calls() {
       return calls;
     },
+    get maxInFlight() {
+      return maxInFlight;
+    },
     get authorizationSeen() {
       return authorizationSeen;
     },
@@ -433,6 +442,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       calls = [];
       failures = [];
       authorizationSeen = false;
+      maxInFlight = 0;
     },
     close() {
       closed = true;
