@@ -4,7 +4,7 @@ import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './fo
 import { snapshotFiles } from './formats/layout.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
 import { evaluateGate, type GateResult } from './gate.js'
-import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models.js'
+import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
 import { buildProgram } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
@@ -15,7 +15,7 @@ import { recordedCallOptions } from './tape/request.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
-export type { LearnModels } from './models.js'
+export type { LearnModels } from './models/index.js'
 
 export interface SessionOptions {
   spec: SomeLearnSpec
