@@ -1,3 +1,4 @@
+import type { RetrySettings } from '../src/models/index.js'
 import type { LearnAIArgs } from '../src/spec.js'
 import type { LearnUsage } from '../src/formats/types.generated.js'
 import type { TapeCounters, TapeMode } from '../src/tape/tape.js'
@@ -7,7 +8,7 @@ export interface LearnProvided {
   root: string
   /** Absolute folder holding snapshots/<spec name>/. */
   snapshotDir: string
-  models: { student?: LearnAIArgs; teacher?: LearnAIArgs; judge?: LearnAIArgs }
+  models: { student?: LearnAIArgs; teacher?: LearnAIArgs; judge?: LearnAIArgs; retry?: RetrySettings }
   /** `vitest-learn --optimize` (or LEARN_OPTIMIZE=1, or `vitest run -- --optimize`). */
   optimize: boolean
   /** `vitest-learn --accept`: this run's scores become the baseline of specs edited since their checkpoint. */

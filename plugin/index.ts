@@ -4,6 +4,7 @@ import type { Plugin } from 'vite'
 import { configDefaults } from 'vitest/config'
 import type { Vitest } from 'vitest/node'
 import { LearnError } from '../src/errors.js'
+import { retrySettingsProblem, type RetrySettings } from '../src/models/index.js'
 import { isModel, type LearnAIArgs } from '../src/spec.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
 import { acceptRequested, optimizeRequested } from './mode.js'
@@ -31,6 +32,8 @@ export interface LearnPluginOptions {
   concurrency?: number
   /** Milliseconds a case may take, its model calls and retries included; separate from `testTimeout`. Default 120000. */
   timeout?: number
+  /** How model calls are retried and how long they may take; see RetrySettings for the defaults. */
+  retry?: RetrySettings
 }
 
 export const defaultConcurrency = 8
@@ -45,7 +48,7 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
   const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
-  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize', 'concurrency', 'timeout']
+  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize', 'concurrency', 'timeout', 'retry']
   for (const [key, value] of Object.entries(options)) {
     if (!known.includes(key)) throw new LearnError(`unknown option "${key}"; the options are ${known.join(', ')}`, where(key))
     if (value === undefined) continue
@@ -62,6 +65,10 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
         if (typeof number !== 'number' || !(number >= (setting === 'concurrency' ? 1 : 0)))
           throw new LearnError(`must be a number${setting === 'concurrency' ? ' >= 1' : ' >= 0'}`, where(`optimize.${setting}`))
       }
+    }
+    if (key === 'retry') {
+      const problem = retrySettingsProblem(value)
+      if (problem) throw new LearnError(problem.message, where(problem.setting ? `retry.${problem.setting}` : key))
     }
     if (['student', 'teacher', 'judge'].includes(key) && !isModel(value))
       throw new LearnError("must be ai() arguments such as { name: 'openai', apiKey: process.env.OPENAI_APIKEY, config: { model: 'gpt-4o-mini' } }", where(key))
@@ -99,6 +106,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
           ...(options.student ? { student: options.student } : {}),
           ...(options.teacher ? { teacher: options.teacher } : {}),
           ...(options.judge ? { judge: options.judge } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
         },
         optimize: optimizeRequested(),
         accept: acceptRequested(),

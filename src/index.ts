@@ -10,6 +10,7 @@ export type {
   LearnSpecInput,
 } from './spec.js'
 export { LearnError } from './errors.js'
+export { ProviderError, type RetrySettings } from './models/index.js'
 export { SpecSession, type LearnModels, type SessionOptions, type CaseResult, type SessionSummary } from './session.js'
 export { Tape, type TapeCounters, type TapeMode } from './tape/tape.js'
 export { TapeService } from './tape/service.js'

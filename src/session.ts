@@ -6,7 +6,7 @@ import { snapshotFiles } from './formats/layout.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
 import { forwardStep } from './forward.js'
 import { evaluateGate, type GateResult } from './gate.js'
-import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models.js'
+import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
 import { buildProgram } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
@@ -16,7 +16,7 @@ import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
-export type { LearnModels } from './models.js'
+export type { LearnModels } from './models/index.js'
 
 export interface SessionOptions {
   spec: SomeLearnSpec

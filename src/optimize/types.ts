@@ -1,5 +1,5 @@
 import type { LearnUsage } from '../formats/types.generated.js'
-import type { LearnModels } from '../models.js'
+import type { LearnModels } from '../models/index.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { PairedComparison } from '../stats.js'
 import type { AxStorage } from '../storage/types.js'

@@ -16,6 +16,12 @@ export interface ScriptedCall {
 }
 export type ScriptedReply = string | Record<string, unknown>;
 export type Script = (call: ScriptedCall) => ScriptedReply | Promise<ScriptedReply>;
+/** What a chat request gets instead of the script's reply. */
+export type Fault =
+  | { status: number; retryAfter?: string; message?: string }
+  | 'reset' // the connection is closed without an answer
+  | 'hang' // no answer until the client gives up or the server closes
+  | 'malformed'; // HTTP 200 with a body that is not JSON
 export interface ModelServerOptions {
   script?: Script;
   latencyMs?: number;
@@ -30,7 +36,8 @@ export interface ModelServer {
   readonly authorizationSeen: boolean;
   setScript(script: Script): void;
   setLatency(ms: number): void;
-  failNext(count: number, status?: number): void;
+  /** The next `count` chat requests fail with `fault` (a status code, default 500, or a Fault). */
+  failNext(count: number, fault?: number | Fault): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -234,10 +241,19 @@ function errorBody(status: number, message: string): string {
   });
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: string): void {
+function sendJson(res: http.ServerResponse, status: number, body: string, headers: http.OutgoingHttpHeaders = {}): void {
   if (res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
+}
+
+function sendFault(res: http.ServerResponse, fault: Fault): void {
+  if (fault === 'reset') res.socket?.destroy();
+  else if (fault === 'malformed') sendJson(res, 200, '{"id": "chatcmpl-truncated", "choices": [');
+  else if (fault !== 'hang') {
+    const message = fault.message ?? `Scripted failure (HTTP ${fault.status})`;
+    sendJson(res, fault.status, errorBody(fault.status, message), fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+  }
 }
 
 /** Splits content into up to 4 roughly equal pieces (at least one, even when empty). */
@@ -263,7 +279,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   let requests = 0;
   let calls: ScriptedCall[] = [];
   let authorizationSeen = false;
-  let failures: number[] = []; // queued HTTP statuses for the next chat requests
+  let failures: Fault[] = []; // queued faults for the next chat requests
   let inFlight = 0;
   let maxInFlight = 0; // most requests waiting out their latency at once
   let closed = false;
@@ -282,7 +298,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 
   async function chat(raw: string, res: http.ServerResponse): Promise<void> {
     const requestIndex = requests++;
-    const failStatus = failures.shift();
+    const fault = failures.shift();
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(raw);
@@ -316,8 +332,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     inFlight--;
     if (closed) return;
 
-    if (failStatus !== undefined) {
-      sendJson(res, failStatus, errorBody(failStatus, `Scripted failure (HTTP ${failStatus})`));
+    if (fault !== undefined) {
+      sendFault(res, fault);
       return;
     }
 
@@ -433,8 +449,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     setLatency(ms) {
       latencyMs = ms;
     },
-    failNext(count, status = 500) {
-      for (let i = 0; i < count; i++) failures.push(status);
+    failNext(count, fault = 500) {
+      for (let i = 0; i < count; i++) failures.push(typeof fault === 'number' ? { status: fault } : fault);
     },
     // Also forgets authorizationSeen and queued failures; keeps script and latency.
     reset() {
