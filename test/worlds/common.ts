@@ -5,7 +5,7 @@ import type { AxGenOut } from '@ax-llm/ax'
 import { hashOf } from '../../src/hash.js'
 import type { LearnModels } from '../../src/models.js'
 import type { LearnSpec } from '../../src/spec.js'
-import { jsonInput, type Script, type ScriptedCall } from '../support/model-server.js'
+import { jsonInput, type Script, type ScriptedCall, type ScriptedReply } from '../support/model-server.js'
 
 /** The worlds tell the student from the teacher (and judge) by model name. */
 export const STUDENT_MODEL = 'gpt-4o-mini'
@@ -99,15 +99,20 @@ export function summarize(teaching: Teaching, call: ScriptedCall): string {
 /** The template of AxGEPA's plain-chat reflection (no output fields; the answer goes in ``` blocks). */
 const reflectionTemplate = /I provided an assistant with the following instructions[^`]*```\n?([\s\S]*?)\n?```/
 
-/** The teacher's side of a world: proposals, merges, feedback summaries and generated inputs; else undefined. */
-export function teacherReply(teaching: Teaching, pool: readonly Record<string, string>[], next: () => number, call: ScriptedCall) {
+/**
+ * The teacher's side of a world: proposals, merges, feedback summaries and generated inputs; else
+ * undefined. A proposal is any call with an output named like an instruction (`newValue`,
+ * `newInstruction`, `text`...) and an input holding the current one (named `current...`, else `...instruction...`).
+ */
+export function teacherReply(teaching: Teaching, pool: readonly Record<string, string>[], next: () => number, call: ScriptedCall): ScriptedReply | undefined {
   const text = promptText(call)
   const outputs = call.outputs
   if (outputs.includes('feedbackSummary')) return { feedbackSummary: summarize(teaching, call) }
   if (outputs.includes('mergedInstruction'))
     return { mergedInstruction: merge(teaching, call.inputs.instructionA ?? '', call.inputs.instructionB ?? '') }
   const output = outputs.find((name) => /instruction|newValue|text/i.test(name))
-  const current = Object.keys(call.inputs).find((name) => /current/i.test(name))
+  const inputs = Object.keys(call.inputs)
+  const current = inputs.find((name) => /current/i.test(name)) ?? inputs.find((name) => /instruction/i.test(name))
   if (output && current !== undefined) return { [output]: propose(teaching, call.inputs[current] ?? '', text) }
   const template = outputs.length === 0 ? reflectionTemplate.exec(text) : null
   if (template) return `\`\`\`\n${propose(teaching, template[1] ?? '', text)}\n\`\`\``
@@ -137,6 +142,9 @@ export interface World<IN extends Record<string, string>, OUT extends AxGenOut> 
   trueQuality(instruction: string): number
   teaching: Teaching
 }
+
+/** Any world, as code that runs every world takes it. */
+export type SomeWorld = World<Record<string, string>, AxGenOut>
 
 /** A deterministic list of `count` distinct values from `make(random)`. */
 export function distinct(count: number, make: () => string): string[] {

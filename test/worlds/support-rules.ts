@@ -92,8 +92,9 @@ export const RULES: readonly HouseRule[] = [
   },
 ]
 
-export const SEED_INSTRUCTION = 'Reply politely to the customer.'
-export const CEILING_INSTRUCTION = [SEED_INSTRUCTION, ...RULES.slice(1).map((rule) => rule.sentence)].join(' ')
+/** The spec's seed instruction. */
+export const SEED = 'Reply politely to the customer.'
+export const CEILING_INSTRUCTION = [SEED, ...RULES.slice(1).map((rule) => rule.sentence)].join(' ')
 /** Share of replies in which the student breaks a rule its instruction names (never the greeting). */
 export const SLIP_RATE = 0.09
 
@@ -171,7 +172,7 @@ export function trueQuality(instruction: string): number {
   return mean(EVALUATION_SET.map(({ customer_query }) => verdict(customer_query, studentReply(customer_query, instruction)).score))
 }
 
-export const SEED_QUALITY = trueQuality(SEED_INSTRUCTION)
+export const SEED_QUALITY = trueQuality(SEED)
 export const CEILING = trueQuality(CEILING_INSTRUCTION)
 
 // ---------------------------------------------------------------------------
@@ -244,7 +245,7 @@ export function spec(options: { budget?: number; synthCount?: number } = {}) {
   return defineLearn<Query, Reply>({
     name: 'support-rules',
     program: ax('customer_query:string -> polite_reply:string'),
-    instruction: SEED_INSTRUCTION,
+    instruction: SEED,
     cases: CASES.map((input) => ({ input })),
     judge: RUBRIC,
     optimize: { budget: options.budget ?? 20, ...(options.synthCount !== undefined ? { synthCount: options.synthCount } : {}) },
@@ -253,7 +254,7 @@ export function spec(options: { budget?: number; synthCount?: number } = {}) {
 
 export const supportRules: World<Query, Reply> = {
   name: 'support-rules',
-  seedInstruction: SEED_INSTRUCTION,
+  seedInstruction: SEED,
   seedQuality: SEED_QUALITY,
   ceilingInstruction: CEILING_INSTRUCTION,
   ceiling: CEILING,

@@ -64,8 +64,9 @@ export const RULES: readonly RoutingRule[] = [
   },
 ]
 
-export const SEED_INSTRUCTION = 'Set the priority of the support ticket.'
-export const CEILING_INSTRUCTION = [SEED_INSTRUCTION, ...RULES.map((rule) => rule.sentence)].join(' ')
+/** The spec's seed instruction. */
+export const SEED = 'Set the priority of the support ticket.'
+export const CEILING_INSTRUCTION = [SEED, ...RULES.map((rule) => rule.sentence)].join(' ')
 
 const urgent = /urgent|asap/i
 
@@ -129,7 +130,7 @@ export function trueQuality(instruction: string): number {
   return mean(EVALUATION_SET.map(({ ticket }) => (studentPriority(ticket, instruction) === truePriority(ticket) ? 1 : 0)))
 }
 
-export const SEED_QUALITY = trueQuality(SEED_INSTRUCTION)
+export const SEED_QUALITY = trueQuality(SEED)
 export const CEILING = trueQuality(CEILING_INSTRUCTION)
 
 // ---------------------------------------------------------------------------
@@ -180,7 +181,7 @@ export function spec(options: { budget?: number; synthCount?: number } = {}) {
   return defineLearn<Ticket, Routed>({
     name: 'ticket-priority',
     program: ax('ticket:string -> priority:class "high, normal, low"'),
-    instruction: SEED_INSTRUCTION,
+    instruction: SEED,
     cases: CASES.map((input) => ({ input, expected: { priority: truePriority(input.ticket) } })),
     metric: ({ prediction, example }) => (prediction.priority === example.priority ? 1 : 0),
     optimize: { budget: options.budget ?? 20, ...(options.synthCount !== undefined ? { synthCount: options.synthCount } : {}) },
@@ -189,7 +190,7 @@ export function spec(options: { budget?: number; synthCount?: number } = {}) {
 
 export const ticketPriority: World<Ticket, Routed> = {
   name: 'ticket-priority',
-  seedInstruction: SEED_INSTRUCTION,
+  seedInstruction: SEED,
   seedQuality: SEED_QUALITY,
   ceilingInstruction: CEILING_INSTRUCTION,
   ceiling: CEILING,
