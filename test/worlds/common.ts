@@ -3,7 +3,7 @@
 // No Vitest import: bench/optimize-quality.ts uses the worlds too.
 import type { AxGenOut } from '@ax-llm/ax'
 import { hashOf } from '../../src/hash.js'
-import type { LearnModels } from '../../src/models.js'
+import type { LearnModels } from '../../src/models/index.js'
 import type { LearnSpec } from '../../src/spec.js'
 import { jsonInput, type Script, type ScriptedCall, type ScriptedReply } from '../support/model-server.js'
 

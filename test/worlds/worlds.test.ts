@@ -1,7 +1,7 @@
 import { ax, type AxAIService } from '@ax-llm/ax'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runJudge } from '../../src/judge.js'
-import { resolveModel } from '../../src/models.js'
+import { resolveModel } from '../../src/models/index.js'
 import { startModelServer, type ModelServer, type Script, type ScriptedCall } from '../support/model-server.js'
 import { namedRules, reword, TEACHER_MODEL, worldModels } from './common.js'
 import * as support from './support-rules.js'
