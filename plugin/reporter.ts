@@ -4,6 +4,7 @@ import fg from 'fast-glob'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
+import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folders.js'
 import type { LearnCaseMeta, LearnGateMeta, LearnOptimizeMeta, LearnSuiteMeta } from './context.js'
 import { learnFilePattern, learnGlob } from './transform.js'
 
@@ -61,6 +62,11 @@ export class LearnReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest
+  }
+
+  /** Temporary files of writers that were killed (a previous run, or optimize) go before they are committed. */
+  async onTestRunStart(): Promise<void> {
+    await removeCrashDebrisBelow(this.snapshotDir)
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
@@ -146,7 +152,7 @@ export class LearnReporter implements Reporter {
     if (meta.decision === 'written') log(pc.dim(`   commit snapshots/${name}/: checkpoint.json, checkpoints/, tape.json`))
   }
 
-  /** Folders in snapshots/ that no spec claims; only judged when every spec file ran and loaded. */
+  /** Spec folders in snapshots/ that no spec claims; only judged when every spec file ran and loaded. Folders a test run did not write are left alone. */
   private async reportObsoleteFolders(
     testModules: readonly TestModule[],
     specs: Map<string, SpecReport>,
@@ -158,7 +164,12 @@ export class LearnReporter implements Reporter {
     const claimed = new Set([...specs.values()].filter((report) => report.suite).map((report) => report.file))
     if (!onDisk.every((file) => ran.has(file) && claimed.has(file))) return
     const folders = await fg('*', { cwd: this.snapshotDir, onlyDirectories: true })
-    const obsolete = folders.filter((folder) => !specs.has(folder)).sort()
+    const unclaimed = folders.filter((folder) => !specs.has(folder)).sort()
+    const written = await Promise.all(unclaimed.map((folder) => isSpecFolder(join(this.snapshotDir, folder))))
+    const obsolete = unclaimed.filter((_, index) => written[index])
+    const foreign = unclaimed.filter((_, index) => !written[index])
+    if (foreign.length > 0)
+      log(pc.yellow(`   left alone in ${relative(root, this.snapshotDir)}/, not written by a test run (no tape.json): ${foreign.join(', ')}; production stores belong in .learn/`))
     if (obsolete.length === 0) return
     const update = this.vitest.config.snapshotOptions.updateSnapshot === 'all'
     for (const folder of obsolete) {

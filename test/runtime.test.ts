@@ -1,9 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ai, ax, AxMockAIService } from '@ax-llm/ax'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AxLearn, AxMemoryStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace, type LearnStorage } from '../src/index.js'
+import { toPrettyJson } from '../src/formats/files.js'
+import { AxLearn, AxMemoryStorage, createStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace, type LearnStorage } from '../src/index.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 
 const apiKey = 'sk-runtime-test-0123456789'
@@ -169,5 +172,88 @@ describe('AxLearn', () => {
     const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'secret', storage })
     await learner.forward(model(), { question: 'What is 2+2?' })
     expect(JSON.stringify(await learner.getTraces())).not.toContain(apiKey)
+  })
+
+  it('redacts the API key from the error of a provider that echoes it in its status line, in every store', async () => {
+    const key = 'sk-proj-Zq81vTn3Wd5Lk0Pa7Hs2Xc9Bf4Ym6Ju1Re8Gt5Nv' // a realistic key, well above redact()'s 8-character floor
+    const echo = http.createServer((request, response) => {
+      response.writeHead(400, `Bad Request: unknown key ${request.headers.authorization}`, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${request.headers.authorization}` } }))
+    })
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve))
+    const dir = await mkdtemp(join(tmpdir(), 'learn-redact-'))
+    try {
+      const echoing = ai({ name: 'openai', apiKey: key, apiURL: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/v1`, config: { model: 'gpt-4o-mini' } as never })
+      for (const url of [`file:${join(dir, 'store')}`, `sqlite:${join(dir, 'traces.db')}`]) {
+        const storage = createStorage(url)
+        let logged: AxTrace | undefined
+        const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'echo', storage, onTrace: (trace) => (logged = trace) })
+        await expect(learner.forward(echoing, { question: 'What is 2+2?' }, { maxRetries: 0 })).rejects.toThrow(key)
+        const [trace] = await learner.getTraces()
+        expect(trace!.error).toContain('[redacted]')
+        expect(JSON.stringify([trace, logged])).not.toContain(key)
+        await storage.close()
+      }
+      const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile())
+      expect(files.length).toBeGreaterThan(1)
+      for (const file of files) expect((await readFile(join(file.parentPath, file.name))).includes(key), file.name).toBe(false)
+    } finally {
+      echo.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('redacts the values given as secrets, for services whose keys it cannot see', async () => {
+    const token = 'internal-gateway-token-4f9a2c'
+    const failing = new AxMockAIService<string>({ shouldError: true, errorMessage: `gateway refused token ${token}` })
+    const storage = new AxMemoryStorage()
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'gateway', storage, secrets: [token] })
+    await expect(learner.forward(failing, { question: `my token is ${token}` }, { maxRetries: 0 })).rejects.toThrow()
+    const [trace] = await learner.getTraces()
+    expect(trace!.input).toEqual({ question: 'my token is [redacted]' })
+    expect(JSON.stringify(trace)).not.toContain(token)
+  })
+})
+
+describe('AxLearn with checkpoints: the snapshot folder the test suite commits', () => {
+  let snapshots: string
+  const checkpointFile = (version: number, instruction: string) =>
+    toPrettyJson({ format: 1, name: 'support', version, parent: null, created: '2024-01-01T00:00:00.000Z', program: { instruction } })
+
+  beforeAll(async () => {
+    snapshots = await mkdtemp(join(tmpdir(), 'learn-committed-'))
+    await mkdir(join(snapshots, 'support', 'checkpoints'), { recursive: true })
+    await writeFile(join(snapshots, 'support', 'checkpoint.json'), checkpointFile(1, 'Committed instruction.'))
+    await writeFile(join(snapshots, 'support', 'checkpoints', 'v2.json'), checkpointFile(2, 'Never made current.'))
+  })
+  afterAll(() => rm(snapshots, { recursive: true, force: true }))
+
+  it('runs the committed checkpoint.json, not the latest checkpoint in its storage, and writes nothing there', async () => {
+    const storage = new AxMemoryStorage()
+    await storage.save('support', { type: 'checkpoint', name: 'support', version: 7, createdAt: new Date(), instruction: 'From storage.' })
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'support', storage, checkpoints: snapshots })
+    await learner.ready()
+    expect(learner.getCheckpoint()?.version).toBe(1)
+    expect(learner.getInstruction()).toBe('Committed instruction.')
+    expect((await readdir(join(snapshots, 'support'))).sort()).toEqual(['checkpoint.json', 'checkpoints'])
+  })
+
+  it('runs the seed when the spec has no checkpoint yet, and says so when the folder is missing', async () => {
+    const errors: unknown[] = []
+    const none = new AxLearn(ax('question:string -> answer:string'), { name: 'unoptimized', storage: 'memory:', checkpoints: snapshots, onError: (error) => errors.push(error) })
+    await none.ready()
+    expect(none.getCheckpoint()).toBeUndefined()
+    expect(errors).toEqual([])
+    const missing = join(snapshots, 'no-such-folder')
+    const typo = new AxLearn(ax('question:string -> answer:string'), { name: 'support', storage: 'memory:', checkpoints: missing, onError: (error) => errors.push(error) })
+    await typo.ready()
+    expect(typo.getCheckpoint()).toBeUndefined()
+    expect(String(errors[0])).toContain(missing)
+    expect(String(errors[0])).toContain('AxLearn options.checkpoints')
+  })
+
+  it('leaves optimize() to vitest-learn --optimize', async () => {
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'support', storage: 'memory:', checkpoints: snapshots, teacher: new AxMockAIService() })
+    await expect(learner.optimize()).rejects.toThrow(/only the test suite writes it[\s\S]*npx vitest-learn --optimize/)
   })
 })

@@ -1,20 +1,59 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { LearnError } from '../errors.js'
+import { isProcessAlive } from './process.js'
 import { assertFormat, type FormatKind, type FormatTypes } from './validate.js'
 
-/** Writes through a temporary file and a rename, so a reader never sees half a file. */
+/** `<file>.<pid>.<8 hex>.tmp`: the writer's pid tells a crashed writer's leftover from a live one's. */
+const TEMPORARY = /^.+\.(\d+)\.[0-9a-f]{8}\.tmp$/
+
+/** A sibling of `path` to write before renaming it over `path`, named after this process. */
+export function temporaryPathFor(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+}
+
+/**
+ * Writes through a temporary file, flushed to disk, and a rename, so a reader (or a crash) never
+ * leaves half a file. A writer killed before the rename leaves its temporary file behind, which
+ * removeStaleTemporaries() deletes.
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const temporary = temporaryPathFor(path)
   try {
-    await writeFile(temporary, text)
+    const handle = await open(temporary, 'wx')
+    try {
+      await handle.writeFile(text)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
     await rename(temporary, path)
   } catch (error) {
     await rm(temporary, { force: true })
     throw error
   }
+}
+
+/**
+ * Deletes the temporary files that writers killed mid-write left in `folder` (not below it): only
+ * those whose process is gone, never a live writer's. Returns the names removed.
+ */
+export async function removeStaleTemporaries(folder: string): Promise<string[]> {
+  let names: string[]
+  try {
+    names = await readdir(folder)
+  } catch (error) {
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return []
+    throw error
+  }
+  const stale = names.filter((name) => {
+    const pid = TEMPORARY.exec(name)?.[1]
+    return pid !== undefined && !isProcessAlive(Number(pid))
+  })
+  await Promise.all(stale.map((name) => rm(join(folder, name), { force: true })))
+  return stale
 }
 
 export function toPrettyJson(value: unknown): string {

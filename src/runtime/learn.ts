@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto'
+import { access } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { AxAIService, AxGen, AxGenOut, AxProgramDemos, AxProgramForwardOptions } from '@ax-llm/ax'
 import { LearnError } from '../errors.js'
+import { readCurrentCheckpoint } from '../formats/checkpoint-folder.js'
+import { fromLearnCheckpoint } from '../formats/checkpoint-mapping.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
 import { createStorage } from '../storage/url.js'
+import { checkName } from '../storage/validate.js'
 import { optimizeAgent, type AxLearnResult } from './optimize.js'
 import { SaveQueue } from './save-queue.js'
+import { credentialsOf, redactDeep } from './secrets.js'
 import { UsageMeter } from './usage-meter.js'
 
 export interface AxLearnProgress {
@@ -14,12 +20,20 @@ export interface AxLearnProgress {
   improvement: number
 }
 
-/** The seed's options, plus `judge` (a rubric for the LLM judge) and `onError` (storage failures). */
+/** The seed's options, plus `judge` (a rubric for the LLM judge), `onError` (storage failures), `checkpoints` and `secrets`. */
 export interface AxLearnOptions {
   /** Names the agent in storage: its traces and checkpoints. */
   name: string
-  /** A store, or its URL: `memory:`, `file:./snapshots`, `sqlite:./traces.db`, `postgres://…`. */
+  /** A store, or its URL: `memory:`, `file:` (the folder .learn/), `sqlite:./traces.db`, `postgres://…`. */
   storage: AxStorage | string
+  /**
+   * The plugin's snapshot folder (e.g. `'./snapshots'`): the agent then runs with
+   * `<checkpoints>/<name>/checkpoint.json`, the checkpoint the test suite runs with and commits,
+   * read-only, instead of the latest one in `storage`. optimize() is then `vitest-learn --optimize`'s job.
+   */
+  checkpoints?: string
+  /** Values never to store, beside the API keys of the services the agent is given (found in the headers ax sends). */
+  secrets?: readonly string[]
   /** Writes synthetic data, proposes prompts and judges during optimize(). */
   teacher?: AxAIService
   /** The model optimize() tunes the prompt for; default: the one forward() last ran on. */
@@ -60,6 +74,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   private readonly loading: Promise<AxCheckpoint | undefined>
   private checkpoint: AxCheckpoint | undefined
   private lastAI: AxAIService | undefined
+  private readonly credentials = new WeakMap<AxAIService, Promise<string[]>>()
 
   constructor(
     private readonly gen: AxGen<IN, OUT>,
@@ -69,6 +84,8 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     this.storage = typeof options.storage === 'string' ? createStorage(options.storage) : options.storage
     if (!this.storage || typeof this.storage.save !== 'function' || typeof this.storage.load !== 'function')
       throw new LearnError('needs a storage: an object with save(name, item) and load(name, query), or a URL such as sqlite:./traces.db', { field: 'AxLearn options.storage' })
+    if (options.checkpoints !== undefined && (typeof options.checkpoints !== 'string' || options.checkpoints === ''))
+      throw new LearnError("must be the plugin's snapshot folder, such as './snapshots'", { field: 'AxLearn options.checkpoints' })
     const onError =
       options.onError ?? ((error: unknown) => console.warn(`[vitest-learn] AxLearn "${options.name}": ${error instanceof Error ? error.message : String(error)}`))
     this.queue = new SaveQueue(this.storage, { onError, ...(options.maxPendingTraces ? { maxPending: options.maxPendingTraces } : {}) })
@@ -77,13 +94,39 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
 
   private async loadCheckpoint(onError: (error: unknown) => void): Promise<AxCheckpoint | undefined> {
     try {
-      const [latest] = (await this.storage.load(this.options.name, { type: 'checkpoint', limit: 1 })) as AxCheckpoint[]
+      const latest = await (this.options.checkpoints === undefined ? this.latestStored() : this.committed(this.options.checkpoints))
       if (latest) this.apply(latest)
       return latest
     } catch (error) {
       onError(new LearnError(`could not load the latest checkpoint, running the program as it is: ${error instanceof Error ? error.message : String(error)}`))
       return undefined
     }
+  }
+
+  private async latestStored(): Promise<AxCheckpoint | undefined> {
+    const [latest] = (await this.storage.load(this.options.name, { type: 'checkpoint', limit: 1 })) as AxCheckpoint[]
+    return latest
+  }
+
+  /** snapshots/<name>/checkpoint.json: the one file that says which checkpoint the test suite runs. */
+  private async committed(snapshotDir: string): Promise<AxCheckpoint | undefined> {
+    const root = resolve(snapshotDir)
+    await access(root).catch(() => {
+      throw new LearnError('does not exist, so there is no committed checkpoint to run', {
+        file: root,
+        field: 'AxLearn options.checkpoints',
+        fix: "point it at the plugin's snapshot folder (its snapshotDir, by default './snapshots'), shipped with the app",
+      })
+    })
+    const checkpoint = await readCurrentCheckpoint(join(root, checkName(this.options.name, 'AxLearn options.name')))
+    return checkpoint && fromLearnCheckpoint(checkpoint)
+  }
+
+  /** The secrets a trace of a call on `ai` must not hold: the caller's, and the service's API keys. */
+  private secretsFor(ai: AxAIService): Promise<string[]> {
+    let secrets = this.credentials.get(ai)
+    if (!secrets) this.credentials.set(ai, (secrets = credentialsOf(ai).then((found) => [...(this.options.secrets ?? []), ...found])))
+    return secrets
   }
 
   /** Puts a checkpoint's instruction and demos on the program. */
@@ -104,11 +147,12 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     return this.checkpoint
   }
 
-  /** Like the program's forward(), and logs a trace (also of a failed call, whose error is rethrown). */
+  /** Like the program's forward(), and logs a trace (also of a failed call, whose error is rethrown), API keys redacted. */
   async forward(ai: AxAIService, values: IN, options?: Readonly<AxProgramForwardOptions<string>>): Promise<OUT> {
     await this.loading
     this.lastAI = ai
     if (this.options.enableTracing === false) return this.gen.forward(ai, values, options)
+    const secrets = await this.secretsFor(ai)
     const meter = new UsageMeter(ai)
     const startTime = new Date()
     let output: OUT | undefined
@@ -122,7 +166,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     } finally {
       const endTime = new Date()
       const model = meter.model ?? (options?.model !== undefined ? String(options.model) : undefined) ?? stringOrUndefined(ai.getLastUsedChatModel())
-      const trace: AxTrace = {
+      const trace: AxTrace = redactDeep<AxTrace>({
         type: 'trace',
         id: randomUUID(),
         name: this.options.name,
@@ -137,7 +181,7 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
         ...(this.options.metadata || this.checkpoint
           ? { metadata: { ...this.options.metadata, ...(this.checkpoint ? { checkpointVersion: this.checkpoint.version } : {}) } }
           : {}),
-      }
+      }, secrets)
       this.queue.push(this.options.name, trace)
       this.options.onTrace?.(trace)
     }

@@ -67,6 +67,14 @@ function casesOf(gen: AgentOptimizeInput['gen'], examples: readonly Record<strin
 export async function optimizeAgent(input: AgentOptimizeInput): Promise<{ result: OptimizeResult; checkpoint?: AxCheckpoint; summary: AxLearnResult }> {
   const { gen, options, storage, current } = input
   const field = (name: string) => ({ field: `AxLearn options.${name}` })
+  if (options.checkpoints !== undefined)
+    throw new LearnError(
+      `optimize() cannot run here: this agent runs the checkpoint the test suite commits (${options.checkpoints}/${options.name}/checkpoint.json), and only the test suite writes it`,
+      {
+        ...field('checkpoints'),
+        fix: `run npx vitest-learn --optimize, with traces: { storage: <this agent's storage URL> } in the plugin's options so it learns from this agent's traces; or drop checkpoints to keep optimize()'s checkpoints in the agent's storage`,
+      },
+    )
   if (!options.teacher)
     throw new LearnError('optimize() needs a teacher: a stronger model that proposes prompts, writes synthetic data and judges', field('teacher'))
   if (!input.student)

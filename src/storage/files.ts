@@ -1,8 +1,16 @@
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, stat, truncate } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { LearnError } from '../errors.js'
+import {
+  historyVersions,
+  readCurrentCheckpoint,
+  readHistory,
+  visibleVersions,
+  writeCheckpointFiles,
+} from '../formats/checkpoint-folder.js'
 import { fromLearnCheckpoint, toLearnCheckpoint } from '../formats/checkpoint-mapping.js'
-import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import { toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import { findSpecFolder, removeCrashDebris } from '../formats/spec-folders.js'
 import type { LearnCheckpoint, LearnTraceLine } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
 import { WriteBatcher } from './batch.js'
@@ -13,26 +21,28 @@ import { selectCheckpoints, selectTraces } from './query.js'
 import type { AxStorageItem, AxStorageQuery } from './types.js'
 import { checkItem, checkName, checkQuery, closedError } from './validate.js'
 
-// The snapshots/ folder format, one folder per name:
+// The files of a spec's snapshot folder, one folder per name, in a root of the store's own
+// (default .learn/; never the plugin's snapshots/, which it refuses):
 //   <dir>/<name>/traces.jsonl           one LearnTraceLine per line
-//   <dir>/<name>/checkpoint.json        the highest version
-//   <dir>/<name>/checkpoints/vN.json    every version
+//   <dir>/<name>/checkpoint.json        the current checkpoint (see formats/checkpoint-folder.ts)
+//   <dir>/<name>/checkpoints/vN.json    history
 // Writers take <dir>/<name>/.vitest-learn.lock, so processes sharing the folder never lose a write:
 // new traces are appended as whole lines (O_APPEND); replacing a trace rewrites the file through a
 // temporary file and a rename. Readers take no lock: they see whole files, and skip a last line
-// that is still being appended.
+// that is still being appended. A writer that finds a torn last line (its writer died, or the
+// disk filled up) cuts it off: under the lock nobody else can be appending it.
+
+export const defaultFilesDir = '.learn'
 
 export interface AxFileStorageOptions {
-  dir: string
+  /** The store's own folder (default `.learn`, relative to the working directory); never the plugin's snapshots/. */
+  dir?: string
   lock?: LockOptions
 }
 
 const TRACES = 'traces.jsonl'
-const CHECKPOINT = 'checkpoint.json'
-const HISTORY = 'checkpoints'
 const LOCK = '.vitest-learn.lock'
 const FIX = 'fix or delete that line; vitest-learn never rewrites a file it cannot read'
-const CHECKPOINT_FIX = 'fix that file, or restore it from version control'
 
 type Write = { type: 'trace'; id: string; line: string } | { type: 'checkpoint'; version: number; text: string }
 
@@ -89,15 +99,16 @@ async function readTail(path: string, from: number, to: number): Promise<string>
   }
 }
 
-async function listVersions(history: string): Promise<number[]> {
+/** `text` without its torn last line (one with no newline that does not parse); undefined when there is none. */
+function withoutTornLine(text: string): string | undefined {
+  const end = text.lastIndexOf('\n') + 1
+  const last = text.slice(end)
+  if (last.trim() === '') return undefined
   try {
-    return (await readdir(history)).flatMap((file) => {
-      const match = /^v([1-9]\d*)\.json$/.exec(file)
-      return match ? [Number(match[1])] : []
-    })
-  } catch (error) {
-    if (isMissing(error)) return []
-    throw error
+    JSON.parse(last)
+    return undefined
+  } catch {
+    return text.slice(0, end)
   }
 }
 
@@ -106,12 +117,37 @@ export class AxFileStorage implements LearnStorage {
   readonly #lock: LockOptions
   readonly #batchers = new Map<string, WriteBatcher<Write>>()
   readonly #known = new Map<string, KnownLines>()
+  readonly #opened = new Map<string, Promise<void>>()
   #closed = false
 
-  constructor(options: AxFileStorageOptions) {
-    if (typeof options?.dir !== 'string' || options.dir === '') throw new LearnError('must be a folder path', { field: 'dir' })
-    this.dir = resolve(options.dir)
+  constructor(options: AxFileStorageOptions = {}) {
+    const dir = options.dir ?? defaultFilesDir
+    if (typeof dir !== 'string' || dir === '') throw new LearnError('must be a folder path', { field: 'dir' })
+    this.dir = resolve(dir)
     this.#lock = options.lock ?? {}
+  }
+
+  /** On a name's first use: refuses the plugin's snapshot folder, and clears what crashed writers left in the name's folder. */
+  #open(name: string): Promise<void> {
+    let opened = this.#opened.get(name)
+    if (!opened) {
+      opened = this.#checkRoot().then(() => removeCrashDebris(join(this.dir, name)))
+      opened.catch(() => this.#opened.delete(name))
+      this.#opened.set(name, opened)
+    }
+    return opened
+  }
+
+  async #checkRoot(): Promise<void> {
+    const specFolder = await findSpecFolder(this.dir)
+    if (specFolder === undefined) return
+    throw new LearnError(
+      `is the vitest-learn plugin's snapshot folder (it holds ${join(specFolder, 'tape.json')}); a files store must have a folder of its own, or test runs and the store would overwrite and remove each other's files`,
+      {
+        file: this.dir,
+        fix: `use the default folder (storage: 'file:', which is ${defaultFilesDir}/) or another one, and move the agents' folders (traces.jsonl) there; to run the checkpoint the test suite commits, give AxLearn checkpoints: './snapshots'`,
+      },
+    )
   }
 
   async save(name: string, item: AxStorageItem): Promise<void> {
@@ -133,6 +169,7 @@ export class AxFileStorage implements LearnStorage {
     if (this.#closed) throw closedError('file')
     checkName(name)
     const valid = checkQuery(query)
+    await this.#open(name)
     await this.#batchers.get(name)?.flush()
     const folder = join(this.dir, name)
     return valid.type === 'trace' ? this.#loadTraces(folder, valid) : this.#loadCheckpoints(folder, valid)
@@ -149,6 +186,7 @@ export class AxFileStorage implements LearnStorage {
   }
 
   async #write(name: string, writes: Write[]): Promise<void> {
+    await this.#open(name)
     const folder = join(this.dir, name)
     await mkdir(folder, { recursive: true })
     const traces = new Map<string, string>()
@@ -161,7 +199,7 @@ export class AxFileStorage implements LearnStorage {
       join(folder, LOCK),
       async () => {
         if (traces.size > 0) await this.#writeTraces(join(folder, TRACES), traces)
-        if (checkpoints.size > 0) await this.#writeCheckpoints(folder, checkpoints)
+        await writeCheckpointFiles(folder, checkpoints)
       },
       this.#lock,
     )
@@ -190,17 +228,22 @@ export class AxFileStorage implements LearnStorage {
           cached.endsWithNewline = tail.endsWith('\n')
           return cached
         } catch {
-          // The file was replaced by one that reuses the inode number: read it whole.
+          // A torn last line, or a file replaced by one that reuses the inode number: read it whole.
         }
       }
     }
-    const text = await readFile(path, 'utf8')
+    const whole = await readFile(path, 'utf8')
+    const complete = withoutTornLine(whole)
+    const text = complete ?? whole
+    // Parsed before the repair, so a file with a damaged line elsewhere is left untouched.
+    const ids = new Set(parseTraceLines(path, text, 1, false).map((line) => line.id))
+    if (complete !== undefined) await truncate(path, Buffer.byteLength(complete))
     const known: KnownLines = {
       ino: info.ino,
       size: Buffer.byteLength(text),
       lines: text.split('\n').length - 1,
       endsWithNewline: text === '' || text.endsWith('\n'),
-      ids: new Set(parseTraceLines(path, text, 1, false).map((line) => line.id)),
+      ids,
     }
     this.#known.set(path, known)
     return known
@@ -245,24 +288,6 @@ export class AxFileStorage implements LearnStorage {
     this.#known.set(path, { ino: info.ino, size: info.size, lines: lines.length, endsWithNewline: true, ids })
   }
 
-  async #writeCheckpoints(folder: string, checkpoints: Map<number, string>): Promise<void> {
-    const currentPath = join(folder, CHECKPOINT)
-    const history = join(folder, HISTORY)
-    const current = await readJsonFile(currentPath, 'checkpoint', CHECKPOINT_FIX)
-    const versions = new Set(await listVersions(history))
-    // A checkpoint.json without its history file (written by hand, or by an older tool) is kept, not replaced.
-    if (current && !versions.has(current.version)) {
-      await writeFileAtomic(join(history, `v${current.version}.json`), await readFile(currentPath, 'utf8'))
-      versions.add(current.version)
-    }
-    for (const [version, text] of checkpoints) {
-      await writeFileAtomic(join(history, `v${version}.json`), text)
-      versions.add(version)
-    }
-    const newest = Math.max(...checkpoints.keys())
-    if (newest >= Math.max(...versions)) await writeFileAtomic(currentPath, checkpoints.get(newest) as string)
-  }
-
   async #loadTraces(folder: string, query: AxStorageQuery): Promise<AxStorageItem[]> {
     const path = join(folder, TRACES)
     let text: string
@@ -280,26 +305,14 @@ export class AxFileStorage implements LearnStorage {
   }
 
   async #loadCheckpoints(folder: string, query: AxStorageQuery): Promise<AxStorageItem[]> {
-    const history = join(folder, HISTORY)
-    const versions = (await listVersions(history)).filter((version) => query.version === undefined || version === query.version)
-    const read = (path: string) => readJsonFile(path, 'checkpoint', CHECKPOINT_FIX)
-    const [current, ...files] = await Promise.all([
-      read(join(folder, CHECKPOINT)),
-      ...versions.map((v) => read(join(history, `v${v}.json`))),
-    ])
+    const current = await readCurrentCheckpoint(folder)
+    const versions = visibleVersions(current, await historyVersions(folder)).filter(
+      (version) => query.version === undefined || version === query.version,
+    )
     const rows = new Map<number, { version: number; createdMs: number; checkpoint: LearnCheckpoint }>()
-    files.forEach((checkpoint, index) => {
-      const version = versions[index] as number
-      if (!checkpoint) return
-      if (checkpoint.version !== version) {
-        throw new LearnError(`is ${checkpoint.version}, but the file name says v${version}`, {
-          file: join(history, `v${version}.json`),
-          field: 'version',
-          fix: CHECKPOINT_FIX,
-        })
-      }
-      rows.set(version, { version, createdMs: Date.parse(checkpoint.created), checkpoint })
-    })
+    for (const checkpoint of await readHistory(folder, versions)) {
+      rows.set(checkpoint.version, { version: checkpoint.version, createdMs: Date.parse(checkpoint.created), checkpoint })
+    }
     // checkpoint.json is the file people read and edit, so it wins over the history copy of its version.
     if (current && (query.version === undefined || current.version === query.version)) {
       rows.set(current.version, { version: current.version, createdMs: Date.parse(current.created), checkpoint: current })

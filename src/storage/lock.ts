@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises'
+import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { LearnError } from '../errors.js'
+import { temporaryPathFor } from '../formats/files.js'
+import { isProcessAlive } from '../formats/process.js'
 
 export interface LockOptions {
-  /** Give up waiting after this long (default 30 s). */
+  /** Give up waiting for a live owner after this long (default 30 s). */
   timeoutMs?: number
-  /** A lock not refreshed for this long is abandoned, even when its owner cannot be checked (default 60 s). */
+  /** A lock of another machine not refreshed for this long is abandoned (default 60 s). */
   staleMs?: number
 }
 
@@ -17,15 +19,6 @@ interface Owner {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function parseOwner(text: string): Owner | undefined {
   try {
@@ -46,6 +39,30 @@ async function readLock(path: string): Promise<{ text: string; ageMs: number } |
 }
 
 /**
+ * Creates the lock file with its owner already in it: written to a temporary file, then linked
+ * to `path`, which fails if the lock exists. So no process ever sees a lock half written, and
+ * an empty or unreadable lock cannot belong to a live writer.
+ */
+async function createLock(path: string, owner: Owner): Promise<boolean> {
+  const temporary = temporaryPathFor(path)
+  await writeFile(temporary, JSON.stringify(owner), { flag: 'wx' })
+  try {
+    await link(temporary, path)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    await unlink(temporary).catch(() => {})
+  }
+}
+
+/** Whether a lock's owner is gone: on this machine its pid tells; another machine's stops refreshing its lock. */
+function abandoned(holder: Owner, ageMs: number, staleMs: number): boolean {
+  return holder.host === hostname() ? !isProcessAlive(holder.pid) : ageMs > staleMs
+}
+
+/**
  * Removes a lock whose owner is gone. The lock is first renamed aside, so of several processes
  * that found it stale only one removes it; if what was renamed turns out to be a newer lock, it
  * is put back (link fails rather than overwrite a lock taken meanwhile).
@@ -63,44 +80,29 @@ async function breakLock(path: string, staleText: string): Promise<void> {
 }
 
 /**
- * Runs `work` while holding `path`, a lock file created with O_EXCL ('wx'): safe between
- * processes and between instances in one process. A crashed owner's lock is detected (its pid is
- * gone on this host, or it has not been refreshed for `staleMs`) and removed.
+ * Runs `work` while holding `path`, a lock file: safe between processes and between instances in
+ * one process. A lock whose owner died on this machine (its pid is gone), an empty or garbled
+ * one, is taken over at once; another machine's lock once it has not been refreshed for `staleMs`.
  */
 export async function withFileLock<T>(path: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000
   const staleMs = options.staleMs ?? 60_000
   const owner: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex') }
   const started = Date.now()
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(path, 'wx')
-      try {
-        await handle.writeFile(JSON.stringify(owner))
-      } catch (error) {
-        await unlink(path).catch(() => {})
-        throw error
-      } finally {
-        await handle.close()
-      }
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
+  for (let attempt = 0; !(await createLock(path, owner)); attempt++) {
     const held = await readLock(path)
     if (held) {
       const holder = parseOwner(held.text)
-      const dead = holder !== undefined && holder.host === owner.host && !isAlive(holder.pid)
-      // An unreadable lock is one being written right now, unless it is old.
-      if (dead || held.ageMs > staleMs) {
+      // An empty or garbled lock is never a live writer's: createLock writes the owner before the lock exists.
+      if (!holder || abandoned(holder, held.ageMs, staleMs)) {
         await breakLock(path, held.text)
         continue
       }
       if (Date.now() - started > timeoutMs) {
-        throw new LearnError(
-          `could not take this lock within ${timeoutMs} ms; it is held by ${holder ? `process ${holder.pid} on ${holder.host}` : 'another process'}`,
-          { file: path, fix: `if no vitest-learn process is writing there, delete ${path}` },
-        )
+        throw new LearnError(`could not take this lock within ${timeoutMs} ms; it is held by process ${holder.pid} on ${holder.host}`, {
+          file: path,
+          fix: `if no vitest-learn process is writing there, delete ${path}`,
+        })
       }
     }
     await sleep(Math.min(25, 1 + attempt) * (0.5 + Math.random()))

@@ -60,11 +60,23 @@ function schemaSql(prefix: string): string {
     CREATE INDEX IF NOT EXISTS learn_traces_by_feedback ON ${prefix}learn_traces (name, has_feedback, start_time DESC, id);
     CREATE TABLE IF NOT EXISTS ${prefix}learn_checkpoints (
       name text COLLATE "C" NOT NULL,
-      version integer NOT NULL,
+      version bigint NOT NULL,
       created_at timestamptz NOT NULL,
       data json NOT NULL,
       PRIMARY KEY (name, version)
     );`
+}
+
+/** Tables made before versions were bigint: widened once, so versions above 2^31 fit as in the other adapters. */
+async function widenVersions(client: PoolClient, schema: string | undefined): Promise<void> {
+  const { rows } = await client.query<{ data_type: string }>(
+    `SELECT data_type FROM information_schema.columns
+     WHERE table_schema = coalesce($1::text, current_schema()) AND table_name = 'learn_checkpoints' AND column_name = 'version'`,
+    [schema ?? null],
+  )
+  if (rows[0]?.data_type === 'integer') {
+    await client.query(`ALTER TABLE ${schema ? `"${schema}".` : ''}learn_checkpoints ALTER COLUMN version TYPE bigint`)
+  }
 }
 
 interface Table {
@@ -101,7 +113,7 @@ const CASTS: Record<string, string> = {
   created_at: '::timestamptz',
   data: '::json',
   has_feedback: '::boolean',
-  version: '::integer',
+  version: '::bigint',
 }
 
 function upsertSql(table: Table, rows: number): string {
@@ -127,7 +139,7 @@ function selectSql(prefix: string, query: AxStorageQuery): { text: string; value
   filter((p) => `${time} >= ${p}::timestamptz`, query.since?.toISOString())
   filter((p) => `${time} <= ${p}::timestamptz`, query.until?.toISOString())
   filter((p) => `id = ${p}`, query.id)
-  filter((p) => `version = ${p}::integer`, query.version)
+  filter((p) => `version = ${p}::bigint`, query.version)
   filter((p) => `has_feedback = ${p}::boolean`, query.hasFeedback)
   values.push(query.limit ?? null, query.offset ?? 0)
   const table = trace ? `${prefix}learn_traces` : `${prefix}learn_checkpoints`
@@ -237,6 +249,7 @@ export class AxPostgresStorage implements LearnStorage {
       await client.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`)
       if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
       await client.query(schemaSql(this.#prefix))
+      await widenVersions(client, schema)
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LearnError } from '../errors.js'
-import { AxFileStorage } from './files.js'
+import { AxFileStorage, defaultFilesDir } from './files.js'
 import type { LearnStorage } from './index.js'
 import { AxMemoryStorage } from './memory.js'
 import { AxPostgresStorage } from './postgres.js'
@@ -14,7 +14,7 @@ export interface CreateStorageOptions {
 
 const FORMS = [
   'memory:',
-  'file:./dir (a folder in the snapshots/ format)',
+  `file: (the folder ${defaultFilesDir}/) or file:./dir (a folder of its own, never snapshots/)`,
   'sqlite:./traces.db',
   'postgres://user:password@host:5432/database (or postgresql://)',
 ]
@@ -40,8 +40,7 @@ export function createStorage(url: string, options: CreateStorageOptions = {}): 
       if (url.length > scheme.length) throw invalid(url, 'takes nothing after "memory:"')
       return new AxMemoryStorage()
     case 'file:':
-      if (url.length === scheme.length) throw invalid(url, 'needs a folder')
-      return new AxFileStorage({ dir: pathOf(url, scheme, root) })
+      return new AxFileStorage({ dir: pathOf(url.length === scheme.length ? `${scheme}${defaultFilesDir}` : url, scheme, root) })
     case 'sqlite:': {
       const rest = url.slice(scheme.length)
       if (rest === '') throw invalid(url, 'needs a database file')

@@ -3,7 +3,13 @@ import type { AxCheckpoint, AxStorageItem, AxStorageQuery, AxTrace } from './typ
 
 // Every adapter runs its input through these checks first, so all of them accept and reject the
 // same things. The limits follow schemas/*.schema.json, since the files adapter must be able to
-// write whatever the others accept.
+// write whatever the others accept, and what every adapter can key on: a name is a folder name
+// (at most 255 bytes on common file systems), and a trace id must fit in a Postgres index entry
+// (about 2.7 kB with the name beside it). Checkpoint versions go up to Number.MAX_SAFE_INTEGER
+// everywhere (bigint in Postgres).
+
+const MAX_NAME_BYTES = 255
+const MAX_ID_BYTES = 1024
 
 function fail(field: string, message: string): never {
   throw new LearnError(message, { field })
@@ -38,12 +44,19 @@ export function checkName(name: unknown, field = 'name'): string {
   if (LONE_SURROGATE.test(name) || /[\u0000-\u001f/\\]/.test(name) || name === '.' || name === '..') {
     fail(field, `must be usable as a folder name (no "/", "\\", control characters, "." or ".."), got ${describeValue(name)}`)
   }
+  checkBytes(name, MAX_NAME_BYTES, field, 'a folder name')
   return name
+}
+
+function checkBytes(text: string, max: number, field: string, why: string): void {
+  const bytes = Buffer.byteLength(text)
+  if (bytes > max) fail(field, `must be at most ${max} bytes of UTF-8 (${why}), got ${bytes} bytes: ${describeValue(text)}`)
 }
 
 function checkId(id: unknown, field: string): string {
   if (typeof id !== 'string' || id === '') fail(field, `must be a non-empty string, got ${describeValue(id)}`)
   if (LONE_SURROGATE.test(id) || id.includes('\u0000')) fail(field, `must be well-formed text without NUL characters`)
+  checkBytes(id, MAX_ID_BYTES, field, 'every store indexes it')
   return id
 }
 

@@ -389,6 +389,29 @@ export function testStorage(name: string, factory: StorageFactory, options: { sk
       })
     })
 
+    describe('limits every adapter shares', () => {
+      it('keeps ids up to 1,024 bytes and names up to 255 bytes of UTF-8', async () => {
+        const name = 'n'.repeat(255)
+        const longest = [makeTrace('x'.repeat(1024), { name }), makeTrace('é'.repeat(512), { name, startTime: at(1) })]
+        for (const trace of longest) await storage.save(name, trace)
+        expect(await traces({}, name)).toStrictEqual([...longest].reverse())
+        expect(ids(await traces({ id: 'x'.repeat(1024) }, name))).toEqual(['x'.repeat(1024)])
+      })
+
+      it('rejects a 5,000-character id in a query with the same error as in a save', async () => {
+        const error = await expectLearnError(storage.load(N, { type: 'trace', id: 'x'.repeat(5000) }), 'query.id')
+        expect(error.message).toContain('at most 1024 bytes')
+      })
+
+      it('keeps checkpoint versions above 2^31, up to Number.MAX_SAFE_INTEGER', async () => {
+        const versions = [2 ** 31 - 1, 2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER]
+        for (const version of versions) await storage.save(N, makeCheckpoint(version, { createdAt: at(1000) }))
+        expect(ids(await checkpoints())).toEqual([...versions].reverse())
+        expect(await checkpoints({ version: 2 ** 40 })).toStrictEqual([makeCheckpoint(2 ** 40, { createdAt: at(1000) })])
+        await expectLearnError(storage.save(N, makeCheckpoint(Number.MAX_SAFE_INTEGER + 1)), 'checkpoint.version')
+      })
+    })
+
     describe('validation', () => {
       const badQueries: [string, unknown, string][] = [
         ['no query', undefined, 'query'],
@@ -415,7 +438,7 @@ export function testStorage(name: string, factory: StorageFactory, options: { sk
       })
 
       it('rejects bad names', async () => {
-        for (const name of ['', '..', 'a/b', 'a\\b', 'tab\there', 42]) {
+        for (const name of ['', '..', 'a/b', 'a\\b', 'tab\there', 42, 'n'.repeat(256), 'é'.repeat(128)]) {
           await expectLearnError(storage.load(name as string, { type: 'trace' }), 'name')
           await expectLearnError(storage.save(name as string, makeTrace('x')), 'name')
         }
@@ -427,6 +450,8 @@ export function testStorage(name: string, factory: StorageFactory, options: { sk
         ['no item', null, 'item'],
         ['an unknown type', { ...makeTrace('x'), type: 'span' }, 'item.type'],
         ['an empty id', makeTrace(''), 'trace.id'],
+        ['a 5,000-character id', makeTrace('x'.repeat(5000)), 'trace.id'],
+        ['an id over 1,024 bytes of UTF-8', makeTrace('é'.repeat(513)), 'trace.id'],
         ['a numeric id', makeTrace(7 as unknown as string), 'trace.id'],
         ['an empty name', makeTrace('x', { name: '' }), 'trace.name'],
         ['an invalid startTime', makeTrace('x', { startTime: new Date(Number.NaN) }), 'trace.startTime'],

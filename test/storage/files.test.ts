@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LearnError } from '../../src/errors.js'
 import { readJsonFile, readJsonLines } from '../../src/formats/files.js'
 import { AxFileStorage, type AxCheckpoint, type AxTrace } from '../../src/storage/index.js'
+import { deadPid, startScript } from './support/processes.js'
 import { at, makeCheckpoint, makeTrace } from './support/traces.js'
 
 const support = (file: string) => fileURLToPath(new URL(`./support/${file}`, import.meta.url))
@@ -210,6 +211,35 @@ describe('AxFileStorage with damaged files', () => {
     expect(await readFile(tracesPath(), 'utf8')).toBe(`${before}not json\n`)
   })
 
+  it('repairs a torn last line on the next save, keeping every complete line', async () => {
+    await mkdir(folder, { recursive: true })
+    await writeFile(tracesPath(), `${valid('a')}\n${valid('b')}\n{"type":"trace","id":"c","na`)
+    await storage.save(NAME, makeTrace('d'))
+    expect(await readFile(tracesPath(), 'utf8')).toBe(`${valid('a')}\n${valid('b')}\n${valid('d')}\n`)
+    expect((await loadTraces()).map((trace) => trace.id).sort()).toEqual(['a', 'b', 'd'])
+  })
+
+  it('repairs a line torn by another writer after this one looked', async () => {
+    await storage.save(NAME, makeTrace('a'))
+    await appendFile(tracesPath(), '{"type":"trace","id":"torn","inp')
+    await storage.save(NAME, makeTrace('b', { feedback: { score: 1 } }))
+    await storage.save(NAME, makeTrace('a', { feedback: { score: 0 } }))
+    const lines = await readJsonLines(tracesPath(), 'trace', '')
+    expect(lines.map((line) => [line.id, line.feedback?.score])).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ])
+  })
+
+  it('a torn last line after a damaged line repairs nothing: the file stays untouched and the damaged line is named', async () => {
+    await mkdir(folder, { recursive: true })
+    const text = `${valid('a')}\nnot json\n${valid('b')}\n{"type":"tr`
+    await writeFile(tracesPath(), text)
+    const error = await thrown(storage.save(NAME, makeTrace('c')))
+    expect(error.file).toBe(`${tracesPath()}:2`)
+    expect(await readFile(tracesPath(), 'utf8')).toBe(text)
+  })
+
   it('loads skip a last line still being appended (no newline yet)', async () => {
     await mkdir(folder, { recursive: true })
     await writeFile(tracesPath(), `${valid('a')}\n{"type":"trace","id":"b","na`)
@@ -227,10 +257,10 @@ describe('AxFileStorage with damaged files', () => {
   })
 
   it('a history file whose version differs from its name is reported', async () => {
-    await storage.save(NAME, makeCheckpoint(2))
-    await writeFile(join(folder, 'checkpoints', 'v3.json'), await readFile(join(folder, 'checkpoints', 'v2.json')))
+    await storage.save(NAME, makeCheckpoint(3))
+    await writeFile(join(folder, 'checkpoints', 'v2.json'), await readFile(join(folder, 'checkpoints', 'v3.json')))
     const error = await thrown(loadCheckpoints())
-    expect(error.file).toBe(join(folder, 'checkpoints', 'v3.json'))
+    expect(error.file).toBe(join(folder, 'checkpoints', 'v2.json'))
     expect(error.field).toBe('version')
   })
 })
@@ -283,14 +313,53 @@ describe('AxFileStorage checkpoints', () => {
   })
 })
 
+describe('AxFileStorage never shares a folder with the plugin', () => {
+  it('refuses the plugin’s snapshot folder, naming it and the fix, and writes nothing there', async () => {
+    const snapshots = join(dir, 'snapshots')
+    await mkdir(join(snapshots, NAME), { recursive: true })
+    await writeFile(join(snapshots, NAME, 'tape.json'), '{}')
+    const shared = new AxFileStorage({ dir: snapshots })
+    for (const attempt of [() => shared.save(NAME, makeTrace('production')), () => shared.load('other-agent', { type: 'trace' })]) {
+      const error = await thrown(attempt())
+      expect(error.file).toBe(snapshots)
+      expect(error.message).toContain(join(snapshots, NAME, 'tape.json'))
+      expect(error.fix).toMatch(/file:.*\.learn\//)
+      expect(error.fix).toContain("checkpoints: './snapshots'")
+    }
+    await shared.close()
+    expect(await readdir(join(snapshots, NAME))).toEqual(['tape.json'])
+    expect(await readdir(snapshots)).toEqual([NAME])
+  })
+
+  it('refuses a spec folder of the plugin as its root, too', async () => {
+    await mkdir(folder, { recursive: true })
+    await writeFile(join(folder, 'tape.json'), '{}')
+    const inside = new AxFileStorage({ dir: folder })
+    expect((await thrown(inside.save('agent', makeTrace('a')))).file).toBe(folder)
+    await inside.close()
+  })
+})
+
+describe('AxFileStorage cleans up after writers that were killed', () => {
+  it('removes their temporary files when it opens a folder, never a live writer’s', async () => {
+    const dead = await deadPid()
+    await mkdir(join(folder, 'checkpoints'), { recursive: true })
+    const debris = [`traces.jsonl.${dead}.0123abcd.tmp`, `checkpoint.json.${dead}.89abcdef.tmp`, `.vitest-learn.lock.${dead}.00000000.tmp`]
+    const kept = [`traces.jsonl.${process.pid}.0123abcd.tmp`, 'notes.tmp', `traces.jsonl.${dead}.tmp`]
+    for (const name of [...debris, ...kept]) await writeFile(join(folder, name), 'partial')
+    await writeFile(join(folder, 'checkpoints', `v2.json.${dead}.feedf00d.tmp`), 'partial')
+    expect(await loadTraces()).toEqual([])
+    expect((await readdir(folder)).sort()).toEqual([...kept, 'checkpoints'].sort())
+    expect(await readdir(join(folder, 'checkpoints'))).toEqual([])
+  })
+})
+
 describe('AxFileStorage locking', () => {
   const lockPath = () => join(folder, '.vitest-learn.lock')
 
   it('removes a lock left by a process that died', async () => {
     await mkdir(folder, { recursive: true })
-    const dead = spawn(process.execPath, ['-e', ''])
-    const pid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid as number)))
-    await writeFile(lockPath(), JSON.stringify({ pid, host: hostname(), token: 'gone' }))
+    await writeFile(lockPath(), JSON.stringify({ pid: await deadPid(), host: hostname(), token: 'gone' }))
     await storage.save(NAME, makeTrace('a'))
     expect((await loadTraces()).map((trace) => trace.id)).toEqual(['a'])
     expect(await readdir(folder)).toEqual(['traces.jsonl'])
@@ -309,6 +378,36 @@ describe('AxFileStorage locking', () => {
     await impatient.save(NAME, makeTrace('b'))
     await impatient.close()
     expect((await loadTraces()).map((trace) => trace.id)).toEqual(['b'])
+  })
+
+  // timeoutMs 0: a lock still taken to be alive fails the save at once; staleMs of an hour: age plays no part.
+  const atOnce = { timeoutMs: 0, staleMs: 3_600_000 }
+
+  it('takes over at once the lock of a writer killed with SIGKILL while holding it', async () => {
+    await mkdir(folder, { recursive: true })
+    const holder = await startScript('lock-holder.ts', [lockPath()], 'locked')
+    const blocked = new AxFileStorage({ dir, lock: atOnce })
+    const whileAlive = await thrown(blocked.save(NAME, makeTrace('refused')))
+    expect(whileAlive.file).toBe(lockPath())
+    await holder.kill()
+    await blocked.save(NAME, makeTrace('a'))
+    await blocked.close()
+    expect((await loadTraces()).map((trace) => trace.id)).toEqual(['a'])
+    expect(await readdir(folder)).toEqual(['traces.jsonl'])
+  })
+
+  it.each([
+    ['empty', ''],
+    ['garbled', '{"pid": 12'],
+    ['not an owner', '{"hello": "world"}'],
+  ])('takes over an %s lock file at once', async (_, text) => {
+    await mkdir(folder, { recursive: true })
+    await writeFile(lockPath(), text)
+    const store = new AxFileStorage({ dir, lock: atOnce })
+    await store.save(NAME, makeTrace('a'))
+    await store.close()
+    expect((await loadTraces()).map((trace) => trace.id)).toEqual(['a'])
+    expect(await readdir(folder)).toEqual(['traces.jsonl'])
   })
 
   it('removes a lock nobody refreshed for longer than staleMs', async () => {

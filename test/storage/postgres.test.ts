@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { LearnError } from '../../src/errors.js'
 import { AxPostgresStorage, type AxTrace } from '../../src/storage/index.js'
 import { dropSchema, freshSchema, postgresSkip, postgresUrl } from './support/postgres.js'
-import { at, makeTrace } from './support/traces.js'
+import { at, makeCheckpoint, makeTrace } from './support/traces.js'
 
 const schemas: string[] = []
 function schema(): string {
@@ -76,6 +76,29 @@ describe.skipIf(postgresSkip !== undefined)(`AxPostgresStorage${postgresSkip ? `
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected'])
     expect(((await store.load('spec', { type: 'trace' })) as AxTrace[]).map((trace) => trace.id)).toEqual(['first'])
     await store.close()
+  })
+
+  it('widens the version column of tables made with integer versions, keeping their rows', async () => {
+    const name = schema()
+    await sql(`CREATE SCHEMA "${name}"`)
+    await sql(`CREATE TABLE "${name}".learn_checkpoints (
+      name text COLLATE "C" NOT NULL, version integer NOT NULL, created_at timestamptz NOT NULL, data json NOT NULL,
+      PRIMARY KEY (name, version))`)
+    const old = makeCheckpoint(1, { instruction: 'kept' })
+    await sql(`INSERT INTO "${name}".learn_checkpoints VALUES ('spec', 1, $1, $2)`, [
+      old.createdAt.toISOString(),
+      JSON.stringify({ ...old, createdAt: old.createdAt.toISOString() }),
+    ])
+    const store = new AxPostgresStorage({ connectionString: postgresUrl, schema: name })
+    const big = makeCheckpoint(2 ** 40, { createdAt: at(2000) })
+    await store.save('spec', big)
+    expect(await store.load('spec', { type: 'checkpoint' })).toStrictEqual([big, old])
+    await store.close()
+    const [column] = await sql<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'learn_checkpoints' AND column_name = 'version'`,
+      [name],
+    )
+    expect(column?.data_type).toBe('bigint')
   })
 
   it('an unreachable server fails with a LearnError that says so', async () => {

@@ -21,6 +21,11 @@ describe('createStorage', () => {
     expect((createStorage('file:./x') as AxFileStorage).dir).toBe(join(process.cwd(), 'x'))
   })
 
+  it('file: alone is the store’s own folder, .learn/, never snapshots/', () => {
+    expect((createStorage('file:', { root }) as AxFileStorage).dir).toBe(join(root, '.learn'))
+    expect(new AxFileStorage().dir).toBe(join(process.cwd(), '.learn'))
+  })
+
   it('sqlite: files, relative to root, and :memory:', () => {
     expect((createStorage('sqlite:./traces.db', { root }) as AxSQLiteStorage).path).toBe(join(root, 'traces.db'))
     expect((createStorage('sqlite:/data/traces.db', { root }) as AxSQLiteStorage).path).toBe('/data/traces.db')
@@ -33,7 +38,7 @@ describe('createStorage', () => {
     expect(createStorage('POSTGRES://localhost/app')).toBeInstanceOf(AxPostgresStorage)
   })
 
-  it.each(['', 'redis://localhost', './traces', 'memory:extra', 'file:', 'sqlite:', 'postgres:db', 'mysql://x'])(
+  it.each(['', 'redis://localhost', './traces', 'memory:extra', 'sqlite:', 'postgres:db', 'mysql://x'])(
     'rejects %j, listing the accepted forms',
     (url) => {
       let error: unknown
@@ -44,7 +49,7 @@ describe('createStorage', () => {
       }
       expect(error).toBeInstanceOf(LearnError)
       const message = (error as LearnError).message
-      for (const form of ['memory:', 'file:./dir', 'sqlite:./traces.db', 'postgres://']) expect(message).toContain(form)
+      for (const form of ['memory:', 'file: (the folder .learn/)', 'file:./dir', 'sqlite:./traces.db', 'postgres://']) expect(message).toContain(form)
     },
   )
 
