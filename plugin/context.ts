@@ -17,6 +17,10 @@ export interface LearnProvided {
   traces?: string
   /** Folder of optimize's call cache. */
   cacheDir: string
+  /** Every spec file of the project → the name its source declares (null when computed); see spec-names.ts. */
+  specNames: Record<string, string | null>
+  /** This run's folder of spec name claims; see spec-names.ts. */
+  claimsDir?: string
 }
 
 export interface LearnOptimizeSettings {

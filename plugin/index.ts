@@ -9,6 +9,7 @@ import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
 import { acceptRequested, optimizeRequested } from './mode.js'
 import { LearnReporter } from './reporter.js'
+import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
 import './context.js'
 
@@ -114,11 +115,15 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         optimizeSettings: options.optimize ?? {},
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
+        specNames: {},
       }
       project.provide('vitestLearn', provided)
       if (!reporterRegistered.has(vitest)) {
         reporterRegistered.add(vitest)
-        vitest.config.reporters.push(new LearnReporter(snapshotDir))
+        vitest.config.reporters.push(
+          specNameGuard(project, (names) => project.provide('vitestLearn', { ...provided, ...names })),
+          new LearnReporter(snapshotDir),
+        )
       }
     },
     transform(code, id) {
