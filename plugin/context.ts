@@ -20,6 +20,10 @@ export interface LearnProvided {
   cacheDir: string
   /** Time a case may take, its model calls and their retries included. */
   caseTimeoutMs: number
+  /** Every spec file of the project → the name its source declares (null when computed); see spec-names.ts. */
+  specNames: Record<string, string | null>
+  /** This run's folder of spec name claims; see spec-names.ts. */
+  claimsDir?: string
 }
 
 export interface LearnOptimizeSettings {

@@ -6,9 +6,11 @@ import type { Vitest } from 'vitest/node'
 import { LearnError } from '../src/errors.js'
 import { retrySettingsProblem, type RetrySettings } from '../src/models/index.js'
 import { isModel, type LearnAIArgs } from '../src/spec.js'
+import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
 import { acceptRequested, optimizeRequested } from './mode.js'
 import { LearnReporter } from './reporter.js'
+import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
 import './context.js'
 
@@ -44,24 +46,45 @@ const reporterRegistered = new WeakSet<Vitest>()
 /** The one project per run whose workers run the specs; see configureVitest. */
 const specProject = new WeakMap<Vitest, string>()
 
+/**
+ * What `learn({ ... })` and its nested settings accept; anything else is a typo. Typed against the
+ * interfaces, so an option added there and not here (or the reverse) fails to compile.
+ */
+const knownOptions: {
+  options: Record<keyof LearnPluginOptions, true>
+  traces: Record<keyof NonNullable<LearnPluginOptions['traces']>, true>
+  optimize: Record<keyof LearnOptimizeSettings, true>
+} = {
+  options: { student: true, teacher: true, judge: true, snapshotDir: true, traces: true, optimize: true, concurrency: true, timeout: true, retry: true },
+  traces: { storage: true },
+  optimize: { concurrency: true, maxTokens: true, maxUsd: true, seed: true },
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
+
+function checkKnown(value: Record<string, unknown>, known: Record<string, true>, kind: string, prefix: string): void {
+  for (const key of Object.keys(value))
+    if (!Object.hasOwn(known, key)) throw new LearnError(unknownNameMessage(kind, key, Object.keys(known)), where(`${prefix}${key}`))
+}
+
 function validateOptions(options: unknown): asserts options is LearnPluginOptions {
-  const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${field} })` })
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
-  const known = ['student', 'teacher', 'judge', 'snapshotDir', 'traces', 'optimize', 'concurrency', 'timeout', 'retry']
+  if (!isObject(options)) throw new LearnError('takes one options object: { student, teacher, judge, snapshotDir }', where('options'))
+  checkKnown(options, knownOptions.options, 'option', '')
   for (const [key, value] of Object.entries(options)) {
-    if (!known.includes(key)) throw new LearnError(`unknown option "${key}"; the options are ${known.join(', ')}`, where(key))
     if (value === undefined) continue
     if (key === 'snapshotDir' && (typeof value !== 'string' || value === '')) throw new LearnError('must be a folder path', where(key))
     if ((key === 'concurrency' || key === 'timeout') && !(Number.isInteger(value) && (value as number) >= 1))
       throw new LearnError(`must be a whole number >= 1${key === 'timeout' ? ' (milliseconds)' : ''}, got ${JSON.stringify(value)}`, where(key))
-    if (key === 'traces' && (typeof value?.storage !== 'string' || value.storage === ''))
-      throw new LearnError("must be { storage: 'sqlite:./traces.db' } (or memory:, file:./dir, postgres://…)", where(key))
+    if (key === 'traces') {
+      if (isObject(value)) checkKnown(value, knownOptions.traces, 'setting', 'traces.')
+      if (!isObject(value) || typeof value.storage !== 'string' || value.storage === '')
+        throw new LearnError("must be { storage: 'sqlite:./traces.db' } (or memory:, file:./dir, postgres://…)", where(key))
+    }
     if (key === 'optimize') {
-      if (typeof value !== 'object' || value === null) throw new LearnError('must be { concurrency?, maxTokens?, maxUsd?, seed? }', where(key))
-      for (const [setting, number] of Object.entries(value as Record<string, unknown>)) {
-        if (!['concurrency', 'maxTokens', 'maxUsd', 'seed'].includes(setting))
-          throw new LearnError(`unknown setting "${setting}"; the settings are concurrency, maxTokens, maxUsd, seed`, where(`optimize.${setting}`))
+      if (!isObject(value)) throw new LearnError('must be { concurrency?, maxTokens?, maxUsd?, seed? }', where(key))
+      checkKnown(value, knownOptions.optimize, 'setting', 'optimize.')
+      for (const [setting, number] of Object.entries(value)) {
         if (typeof number !== 'number' || !(number >= (setting === 'concurrency' ? 1 : 0)))
           throw new LearnError(`must be a number${setting === 'concurrency' ? ' >= 1' : ' >= 0'}`, where(`optimize.${setting}`))
       }
@@ -114,11 +137,15 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
         caseTimeoutMs: options.timeout ?? defaultCaseTimeoutMs,
+        specNames: {},
       }
       project.provide('vitestLearn', provided)
       if (!reporterRegistered.has(vitest)) {
         reporterRegistered.add(vitest)
-        vitest.config.reporters.push(new LearnReporter(snapshotDir))
+        vitest.config.reporters.push(
+          specNameGuard(project, (names) => project.provide('vitestLearn', { ...provided, ...names })),
+          new LearnReporter(snapshotDir),
+        )
       }
     },
     transform(code, id) {

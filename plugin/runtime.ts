@@ -3,12 +3,14 @@ import { relative } from 'node:path'
 import { afterAll, describe, expect, inject, test, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
-import { isLearnSpec, type LearnSpec } from '../src/spec.js'
+import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
+import { apiKeysOf } from '../src/redact.js'
 import type { TapeMode } from '../src/tape/tape.js'
 import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { LearnCaseMeta } from './context.js'
 import { openCallCache, runOptimize } from './optimize.js'
+import { nameClash } from './spec-names.js'
 import './context.js'
 
 class SpecLoadFailure {
@@ -79,8 +81,10 @@ function caseMeta(spec: string, result: Pick<CaseResult, 'student' | 'judge'>, c
 export function register(value: unknown, file: string) {
   const provided = inject('vitestLearn')
   const displayFile = relative(provided.root, file)
-  const problem = specProblem(value, displayFile)
-  const spec = problem ? undefined : (value as LearnSpec)
+  const problem = specProblem(value, displayFile) ?? nameClash((value as LearnSpec).name, file, provided)
+  const valid = problem ? undefined : (value as LearnSpec)
+  // Test names reach the console and report files: a key pasted into a case input must not.
+  const spec = valid && redactCaseNames(valid, apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]))
   const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
   const settled = new Map<string, { promise: Promise<void>; resolve: () => void }>()

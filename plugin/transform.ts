@@ -24,6 +24,8 @@ interface SpecShape {
   /** Offsets of the case literals that can be located statically, in order. */
   caseOffsets: number[]
   casesOffset?: number
+  /** The spec's `name` when it is written as a string literal. */
+  name?: string
 }
 
 /** Without a parser: the first `export default <expression>` at the start of a line. */
@@ -55,9 +57,18 @@ function findShape(code: string, id: string): SpecShape | undefined {
   const inner = unwrap(expression)
   const spec = unwrap((inner.type === 'CallExpression' ? (inner.arguments as Node[])[0] : inner) as Node | undefined)
   if (spec?.type !== 'ObjectExpression') return shape
-  const cases = (spec.properties as Node[]).find(
-    (property) => property.type === 'Property' && ((property.key as Node).name === 'cases' || (property.key as Node).value === 'cases'),
-  )
+  const isKey = (item: Node, key: string) =>
+    item.type === 'Property' && !item.computed && ((item.key as Node).name === key || (item.key as Node).value === key)
+  for (const item of spec.properties as Node[]) {
+    // A later spread may override an earlier literal name.
+    if (item.type === 'SpreadElement') delete shape.name
+    else if (isKey(item, 'name')) {
+      const name = stringLiteral(unwrap(item.value as Node))
+      if (name === undefined) delete shape.name
+      else shape.name = name
+    }
+  }
+  const cases = (spec.properties as Node[]).find((item) => isKey(item, 'cases'))
   if (!cases) return shape
   shape.casesOffset = cases.start
   const list = cases.value as Node
@@ -75,6 +86,19 @@ function unwrap<T extends Node | undefined>(node: T): T {
   while (current && /^(ParenthesizedExpression|TSAsExpression|TSSatisfiesExpression|TSNonNullExpression)$/.test(current.type))
     current = current.expression as Node
   return current as T
+}
+
+/** The value of `'text'`, `"text"` or a template literal without substitutions. */
+function stringLiteral(node: Node): string | undefined {
+  if (node.type === 'Literal' && typeof node.value === 'string') return node.value
+  if (node.type !== 'TemplateLiteral' || (node.expressions as Node[]).length > 0) return undefined
+  const [quasi] = node.quasis as { value: { cooked: string | null } }[]
+  return quasi?.value.cooked ?? undefined
+}
+
+/** The spec name a file declares as a literal, read without running it; undefined when computed or unparsable. */
+export function literalSpecName(code: string, id: string): string | undefined {
+  return findShape(code, id)?.name
 }
 
 const lineOf = (code: string, offset: number): number => code.slice(0, offset).split('\n').length - 1

@@ -1,6 +1,9 @@
 import type { AxAIArgs, AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { hashOf } from './hash.js'
+import { findNotJson } from './json-data.js'
+import { redact } from './redact.js'
+import { unknownNameMessage } from './suggest.js'
 
 /**
  * Plain `ai()` arguments, loosely typed so that any model name is accepted (ax's own types list
@@ -80,9 +83,38 @@ export interface LearnSpec<IN = Record<string, unknown>, OUT extends AxGenOut = 
   tolerance: number
 }
 
+/**
+ * The fields each object of a spec may have; anything else is a typo and is rejected. Typed
+ * against the interfaces, so a field added there and not here (or the reverse) fails to compile.
+ */
+const knownFields: {
+  spec: Record<keyof LearnSpecInput<unknown, AxGenOut>, true>
+  case: Record<keyof LearnCase<unknown, unknown>, true>
+  optimize: Record<keyof LearnOptimizeOptions, true>
+} = {
+  spec: {
+    name: true,
+    program: true,
+    instruction: true,
+    cases: true,
+    judge: true,
+    metric: true,
+    threshold: true,
+    tolerance: true,
+    optimize: true,
+    student: true,
+    teacher: true,
+    judgeModel: true,
+  },
+  case: { id: true, name: true, input: true, expected: true, criteria: true },
+  optimize: { budget: true, synthCount: true, useTraces: true, generateExamples: true },
+}
+
 export const defaultThreshold = 0.8
 export const defaultTolerance = 0.05
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+/** A spec name names a folder; well below every file system's limit of 255 bytes per name. */
+export const maxNameLength = 100
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -94,6 +126,23 @@ function fail(field: string, message: string, fix?: string): never {
 /** A value as the user wrote it: JSON would print NaN and Infinity as null. */
 const show = (value: unknown): string => (typeof value === 'number' ? String(value) : JSON.stringify(value))
 
+/** Rejects a key `fields` does not list, suggesting the field it most likely misspells. */
+function checkFields(value: Record<string, unknown>, fields: Record<string, true>, prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(fields, key)) fail(`${prefix}${key}`, unknownNameMessage('field', key, Object.keys(fields)))
+  }
+}
+
+/** Inputs and references are hashed and recorded as JSON, so they must be JSON data. */
+function checkJsonData(value: unknown, field: string): void {
+  const problem = findNotJson(value, field)
+  if (problem)
+    fail(
+      problem.path,
+      `is ${problem.found}, which cannot be recorded: case inputs and expected outputs must be JSON data (strings, numbers, booleans, null, arrays, plain objects)`,
+    )
+}
+
 function checkUnit(value: unknown, field: string): void {
   if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= 1)))
     fail(field, `must be a number from 0 to 1, got ${show(value)}`)
@@ -103,8 +152,9 @@ export function isModel(value: unknown): boolean {
   return isRecord(value) && (typeof value.name === 'string' || typeof value.chat === 'function')
 }
 
-function caseName(input: unknown): string {
-  const text = JSON.stringify(input) ?? ''
+/** A case's default test name: its input, with `secrets` redacted before it is shortened, so no part of a key survives. */
+export function caseName(input: unknown, secrets: readonly string[] = []): string {
+  const text = redact(JSON.stringify(input) ?? '', secrets)
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
@@ -115,10 +165,13 @@ function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnReso
   return cases.map((item: unknown, index) => {
     const field = `cases[${index}]`
     if (!isRecord(item)) fail(field, 'must be an object with an `input`')
+    checkFields(item, knownFields.case, `${field}.`)
     if (!isRecord(item.input)) fail(`${field}.input`, 'must be an object of the program’s input fields')
+    checkJsonData(item.input, `${field}.input`)
     const missing = inputFields.filter((name) => !(name in (item.input as Record<string, unknown>)))
     if (missing.length > 0) fail(`${field}.input`, `lacks the program’s input field(s) ${missing.join(', ')}`)
     if (item.expected !== undefined && !isRecord(item.expected)) fail(`${field}.expected`, 'must be an object of output fields')
+    checkJsonData(item.expected, `${field}.expected`)
     if (item.criteria !== undefined && typeof item.criteria !== 'string') fail(`${field}.criteria`, 'must be a string')
     if (item.name !== undefined && typeof item.name !== 'string') fail(`${field}.name`, 'must be a string')
     if (item.id !== undefined && (typeof item.id !== 'string' || !namePattern.test(item.id)))
@@ -141,8 +194,11 @@ function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnReso
 /** Declares a learn spec. Validates every field; errors name the field and what was expected. */
 export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, OUT>): LearnSpec<IN, OUT> {
   if (!isRecord(input)) fail('(spec)', 'defineLearn() takes one object: { name, program, instruction, cases, judge | metric }')
+  checkFields(input, knownFields.spec, '')
   if (typeof input.name !== 'string' || !namePattern.test(input.name))
     fail('name', `must be a non-empty string of letters, digits, dot, dash or underscore (it names the folder snapshots/<name>/), got ${JSON.stringify(input.name)}`)
+  if (input.name.length > maxNameLength)
+    fail('name', `is ${input.name.length} characters long; it names the folder snapshots/<name>/, so it must be at most ${maxNameLength}`, 'choose a shorter name')
   const program = input.program as unknown
   if (
     !isRecord(program) ||
@@ -164,6 +220,7 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
   checkUnit(input.tolerance, 'tolerance')
   if (input.optimize !== undefined) {
     if (!isRecord(input.optimize)) fail('optimize', 'must be an object { budget?, synthCount?, useTraces?, generateExamples? }')
+    checkFields(input.optimize, knownFields.optimize, 'optimize.')
     for (const key of ['budget', 'synthCount'] as const) {
       const value: unknown = input.optimize[key]
       if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) fail(`optimize.${key}`, `must be a whole number >= 0, got ${show(value)}`)
@@ -190,6 +247,20 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     threshold: input.threshold ?? defaultThreshold,
     tolerance: input.tolerance ?? defaultTolerance,
   }
+}
+
+/**
+ * The spec with `secrets` redacted from every case's test name, which reaches the console and
+ * report files. A default name (one equal to the shortened input) is rebuilt from the whole
+ * input, so a key that shortening cut in two is caught too.
+ */
+export function redactCaseNames(spec: SomeLearnSpec, secrets: readonly string[]): SomeLearnSpec {
+  if (secrets.length === 0) return spec
+  const cases = spec.cases.map((item) => ({
+    ...item,
+    name: item.name === caseName(item.input) ? caseName(item.input, secrets) : redact(item.name, secrets),
+  }))
+  return { ...spec, cases }
 }
 
 /** Any spec, whatever its program's fields: what code that runs specs generically takes. */

@@ -15,8 +15,29 @@ describe('learn() plugin options', () => {
     expect(() => learn(options as never)).toThrow(message)
   })
 
-  it('accepts retry settings', () => {
-    expect(learn({ retry: { maxAttempts: 2, totalTimeoutMs: 10_000, attemptTimeoutMs: 5_000 } }).name).toBe('vitest-learn')
+  it.each([
+    [{ studnet: { name: 'openai' } }, 'learn({ studnet })', 'unknown option "studnet"; did you mean "student"?'],
+    [{ snapshotDirectory: 'x' }, 'learn({ snapshotDirectory })', 'unknown option "snapshotDirectory"; the options are student, teacher, judge, snapshotDir, traces, optimize, concurrency, timeout, retry'],
+    [{ optimize: { concurency: 2 } }, 'learn({ optimize.concurency })', 'unknown setting "concurency"; did you mean "concurrency"?'],
+    [{ traces: { storag: 'memory:' } }, 'learn({ traces.storag })', 'unknown setting "storag"; did you mean "storage"?'],
+  ])('rejects the unknown name in %j, suggesting the one it most likely meant', (options, field, message) => {
+    expect(() => learn(options as never)).toThrow(`vitest.config › ${field}: ${message}`)
+  })
+
+  it('accepts every documented option', () => {
+    const model = { name: 'openai', apiKey: 'x' } as const
+    const plugin = learn({
+      student: model,
+      teacher: model,
+      judge: model,
+      snapshotDir: 'recordings',
+      traces: { storage: 'memory:' },
+      optimize: { concurrency: 2, maxTokens: 1000, maxUsd: 1, seed: 3 },
+      concurrency: 4,
+      timeout: 60_000,
+      retry: { maxAttempts: 2, totalTimeoutMs: 10_000, attemptTimeoutMs: 5_000 },
+    })
+    expect(plugin.name).toBe('vitest-learn')
   })
 
   it('accepts ai() arguments with any model name', () => {

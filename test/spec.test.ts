@@ -1,7 +1,7 @@
 import { ax, AxMockAIService } from '@ax-llm/ax'
 import { describe, expect, it } from 'vitest'
 import { LearnError } from '../src/errors.js'
-import { defaultThreshold, defaultTolerance, defineLearn, isLearnSpec, type LearnSpec } from '../src/spec.js'
+import { caseName, defaultThreshold, defaultTolerance, defineLearn, isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 
 const program = () => ax('customer_query:string -> polite_reply:string')
 
@@ -64,6 +64,51 @@ describe('defineLearn: name', () => {
 
   it('rejects a name that is not a string', () => {
     expectRejected(withField('name', 42), 'name', 'got 42')
+  })
+
+  it('rejects a name too long for a folder name, before any file is touched', () => {
+    const error = expectRejected(withField('name', 'a'.repeat(300)), 'name', 'is 300 characters long', 'at most 100', 'snapshots/<name>/')
+    expect(error.fix).toMatch(/shorter name/)
+  })
+
+  it('accepts a name of 100 characters', () => {
+    expect(define(withField('name', 'a'.repeat(100))).name).toHaveLength(100)
+  })
+})
+
+describe('defineLearn: unknown fields', () => {
+  it('rejects a misspelled field, suggesting the one it most likely meant', () => {
+    const error = expectRejected(withField('threshhold', 0.9), 'threshhold')
+    expect(error.detail).toBe('unknown field "threshhold"; did you mean "threshold"?')
+  })
+
+  it('lists the fields when the unknown one is close to none', () => {
+    expectRejected(withField('colour', 'blue'), 'colour', 'unknown field "colour"; the fields are name, program, instruction, cases')
+  })
+
+  it('rejects a misspelled field inside optimize', () => {
+    const error = expectRejected(withField('optimize', { budgte: 5 }), 'optimize.budgte')
+    expect(error.detail).toBe('unknown field "budgte"; did you mean "budget"?')
+  })
+
+  it('rejects a misspelled field of a case, naming the case', () => {
+    const error = expectRejected(withCases({ input: { customer_query: 'a' } }, { input: { customer_query: 'b' }, critera: 'polite' }), 'cases[1].critera')
+    expect(error.detail).toBe('unknown field "critera"; did you mean "criteria"?')
+  })
+
+  it('accepts every documented field', () => {
+    const spec = define({
+      ...validSpec(),
+      metric: () => 1,
+      threshold: 0.5,
+      tolerance: 0.1,
+      optimize: { budget: 1, synthCount: 0, useTraces: false, generateExamples: false },
+      student: { name: 'openai', apiKey: 'k' },
+      teacher: { name: 'openai', apiKey: 'k' },
+      judgeModel: { name: 'openai', apiKey: 'k' },
+      cases: [{ id: 'a', name: 'A', input: { customer_query: 'a' }, expected: { polite_reply: 'b' }, criteria: 'c' }],
+    })
+    expect(spec.cases).toHaveLength(1)
   })
 })
 
@@ -165,6 +210,34 @@ describe('defineLearn: cases', () => {
 
   it('rejects duplicate inputs, naming both cases', () => {
     expectRejected(withCases({ input: { customer_query: 'same' } }, { input: { customer_query: 'same' } }), 'cases[1].input', 'same input as cases[0]')
+  })
+
+  it('rejects a circular input with a clear error naming where it loops, instead of overflowing the stack', () => {
+    const input: Record<string, unknown> = { customer_query: 'hi', order: { id: 1 } }
+    ;(input.order as Record<string, unknown>).back = input
+    expectRejected(
+      withCases({ input: { customer_query: 'ok' } }, { input }),
+      'cases[1].input.order.back',
+      'a circular reference back to cases[1].input',
+      'must be JSON data',
+    )
+  })
+
+  it.each([
+    ['a function', () => 'hi'],
+    ['a BigInt', 10n],
+    ['a symbol', Symbol('x')],
+  ])('rejects an input holding %s, which cannot be recorded', (found, value) => {
+    expectRejected(withCases({ input: { customer_query: 'hi', extra: [1, value] } }), 'cases[0].input.extra[1]', `is ${found}, which cannot be recorded`)
+  })
+
+  it('rejects an `expected` that is not JSON data', () => {
+    expectRejected(withCases({ input: { customer_query: 'hi' }, expected: { polite_reply: 5n } }), 'cases[0].expected.polite_reply', 'is a BigInt')
+  })
+
+  it('accepts an input that shares one object in two places (no cycle)', () => {
+    const shared = { id: 1 }
+    expect(define(withCases({ input: { customer_query: 'hi', a: shared, b: [shared] } })).cases).toHaveLength(1)
   })
 
   it('rejects an explicit id that repeats another case’s, naming both cases', () => {
@@ -316,5 +389,25 @@ describe('defineLearn: case ids and names', () => {
 
   it('keeps an explicit name', () => {
     expect(define(withCases({ name: 'order status', input: { customer_query: 'hi' } })).cases[0]!.name).toBe('order status')
+  })
+})
+
+describe('redacting secrets from case names', () => {
+  const key = 'sk-secret-0123456789abcdefghij'
+
+  it('redacts a key from a default name before shortening it, so no part of the key is left', () => {
+    // The key starts at character 30 and would be cut at 57: shortening first would leave 27 characters of it.
+    const input = { customer_query: `my key is ${key} please` }
+    expect(caseName(input)).toContain(key.slice(0, 20))
+    const name = caseName(input, [key])
+    expect(name).toBe('{"customer_query":"my key is [redacted] please"}')
+  })
+
+  it('redacts default and explicit names of a spec, leaving everything else as it was', () => {
+    const spec = define(withCases({ input: { customer_query: `x ${key} ${'y'.repeat(80)}` } }, { name: `case with ${key}`, input: { customer_query: 'b' } }))
+    const redacted = redactCaseNames(spec, [key])
+    expect(redacted.cases.map((item) => item.name)).toEqual([`{"customer_query":"x [redacted] ${'y'.repeat(25)}...`, 'case with [redacted]'])
+    expect(redacted.cases.map((item) => [item.id, item.input])).toEqual(spec.cases.map((item) => [item.id, item.input]))
+    expect(spec.cases[1]!.name).toBe(`case with ${key}`)
   })
 })

@@ -1,8 +1,8 @@
 import pg from 'pg'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LearnError } from '../../src/errors.js'
 import { AxPostgresStorage, type AxTrace } from '../../src/storage/index.js'
-import { dropSchema, freshSchema, postgresSkip, postgresUrl } from './support/postgres.js'
+import { dropSchema, freshSchema, postgresSkip, postgresUrl, requirePostgres } from './support/postgres.js'
 import { at, makeCheckpoint, makeTrace } from './support/traces.js'
 
 const schemas: string[] = []
@@ -26,6 +26,7 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
 }
 
 describe.skipIf(postgresSkip !== undefined)(`AxPostgresStorage${postgresSkip ? ` (skipped: ${postgresSkip})` : ''}`, () => {
+  beforeAll(requirePostgres)
   it('creates its tables and indexes on first use, once, even when instances start together', async () => {
     const name = schema()
     const stores = Array.from({ length: 5 }, () => new AxPostgresStorage({ connectionString: postgresUrl, schema: name, max: 2 }))

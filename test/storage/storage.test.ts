@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AxFileStorage, AxMemoryStorage, AxPostgresStorage, AxSQLiteStorage, type LearnStorage } from '../../src/storage/index.js'
 import { testStorage, type StorageFixture } from './conformance.js'
-import { dropSchema, freshSchema, postgresSkip, postgresUrl } from './support/postgres.js'
+import { dropSchema, freshSchema, postgresSkip, postgresUrl, requirePostgres } from './support/postgres.js'
 
 /** A fixture whose instances are all closed by cleanup, before `remove` deletes the data. */
 function fixture(open: () => LearnStorage, remove: () => Promise<void>, reopenable = true): StorageFixture {
@@ -52,6 +52,7 @@ testStorage('sqlite', async () => {
 testStorage(
   'postgres',
   async () => {
+    await requirePostgres()
     const schema = freshSchema()
     return fixture(
       () => new AxPostgresStorage({ connectionString: postgresUrl, schema }),

@@ -23,3 +23,28 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end()
   }
 }
+
+let reachable: Promise<void> | undefined
+
+/**
+ * Fails at once, saying what to run, when no server answers at postgresUrl: a fresh machine has
+ * none until `bash scripts/setup-postgres.sh` (which `npm test` runs first) could install one.
+ */
+export function requirePostgres(): Promise<void> {
+  reachable ??= (async () => {
+    const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 10_000 })
+    try {
+      await client.connect()
+    } catch (error) {
+      const { hostname, port } = new URL(postgresUrl)
+      throw new Error(
+        `the Postgres storage tests need a PostgreSQL server at ${hostname}:${port}, and none answers (${(error as Error).message}).\n` +
+          '  fix: as root, run `bash scripts/setup-postgres.sh` (npm test runs it first, through sudo when not root);\n' +
+          '  or set LEARN_TEST_POSTGRES_URL to a server; or skip these tests knowingly with LEARN_TEST_POSTGRES=skip',
+      )
+    } finally {
+      await client.end().catch(() => {})
+    }
+  })()
+  return reachable
+}
