@@ -65,13 +65,13 @@ try {
   }
 
   console.log('\nscore reached per budget (concurrency 8, held-out mean: seed → candidate)')
-  console.log('budget | rounds | metric calls | calls |   wall    | ratio | held-out before → after | decision')
+  console.log('budget | rounds | proposals | calls |   wall    | ratio | held-out before → after | decision')
   for (const each of [10, 20, 40]) {
     const measured = await run(server, { concurrency: 8, budget: each })
     const { result } = measured
     const floor = floorOf(measured.calls, 8)
     console.log(
-      `${String(each).padStart(6)} | ${String(result.stats.rounds).padStart(6)} | ${`${result.stats.metricCalls}/${result.stats.maxMetricCalls}`.padStart(12)} | ${String(measured.calls).padStart(5)} | ${ms(measured.wallMs)} | ${ratio(measured.wallMs, floor)} | ${result.before.mean.toFixed(3)} → ${result.after.mean.toFixed(3)}`.padEnd(90) +
+      `${String(each).padStart(6)} | ${String(result.stats.rounds).padStart(6)} | ${String(result.stats.proposals).padStart(9)} | ${String(measured.calls).padStart(5)} | ${ms(measured.wallMs)} | ${ratio(measured.wallMs, floor)} | ${result.before.mean.toFixed(3)} → ${result.after.mean.toFixed(3)}`.padEnd(90) +
         ` | ${result.decision}`,
     )
   }

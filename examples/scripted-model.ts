@@ -64,7 +64,7 @@ function judge(call: ScriptedCall): Record<string, string | number> {
 }
 
 // Optimizing the support example (`vitest-learn --optimize examples/support.learn.ts`) also needs
-// the teacher's side: synthetic inputs, their reference answers, and GEPA's reflection.
+// the teacher's side: synthetic inputs, reference answers, and new instructions.
 const queries = [
   'I want my money back for order #{n}.',
   'Order #{n} arrived with a missing part.',
@@ -87,26 +87,20 @@ function reference(): Record<string, string> {
   return { polite_reply: `Thank you for writing to us; I am sorry for the trouble. You can reply with your order number and we will look into it today.` }
 }
 
-/** GEPA's reflection: repeat the judge's feedback, then add a rule for each failure it names. */
-function feedbackSummary(call: ScriptedCall): Record<string, string> {
-  return { feedbackSummary: `The judge said: ${call.inputs.evalFeedback ?? '(nothing)'}` }
-}
-
+/** The teacher asked for a better instruction: adds a rule for each failure the prompt shows. */
 function proposeInstruction(call: ScriptedCall): Record<string, string> {
-  const current = call.inputs.currentValue ?? ''
-  const feedback = call.inputs.feedbackSummary ?? ''
+  const current = call.inputs.current_instruction ?? ''
   const rules: [string, string][] = [
     ['gives no concrete next step', 'End every reply with one concrete next step.'],
     ['promises a refund', 'Never promise a refund; say what you will check instead.'],
   ]
-  const added = rules.filter(([failure, rule]) => feedback.includes(failure) && !current.includes(rule)).map(([, rule]) => rule)
-  return { newValue: [current, ...added].join(' ') }
+  const added = rules.filter(([failure, rule]) => call.user.includes(failure) && !current.includes(rule)).map(([, rule]) => rule)
+  return { new_instruction: [current, ...added].join(' ') }
 }
 
 export const exampleScript: Script = (call) => {
   if (call.outputs.includes('score') && call.outputs.includes('reasons')) return judge(call)
-  if (call.outputs.includes('feedbackSummary')) return feedbackSummary(call)
-  if (call.outputs.includes('newValue')) return proposeInstruction(call)
+  if (call.outputs.includes('new_instruction')) return proposeInstruction(call)
   if (call.outputs.includes('examples')) return synthInputs(call)
   if (call.outputs.includes('polite_reply')) return call.model === 'gpt-4o' ? reference() : support(call)
   if (call.outputs.includes('category')) return triage(call)

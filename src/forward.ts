@@ -8,9 +8,14 @@ import { inStep } from './tape/step.js'
  * Runs a program on one input as one tape step: its answers are recorded only when ax parsed them
  * and every required output is there (ax returns `{}` for an empty answer, without an error).
  */
-export function forwardStep(program: SomeProgram, service: AxAIService, input: Record<string, unknown>): Promise<AxGenOut> {
+export function forwardStep(
+  program: SomeProgram,
+  service: AxAIService,
+  input: Record<string, unknown>,
+  modelConfig?: Record<string, unknown>,
+): Promise<AxGenOut> {
   return inStep(async () => {
-    const prediction = await program.forward(service, input, recordedCallOptions)
+    const prediction = await program.forward(service, input, { ...recordedCallOptions, ...(modelConfig ? { modelConfig } : {}) })
     const missing = program
       .getSignature()
       .getOutputFields()

@@ -25,12 +25,18 @@ export async function scoreCase<IN, OUT extends AxGenOut>(
   let judge: number | undefined
   let metric: number | undefined
   if (spec.metric) {
-    const value = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+    const result = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+    const value = typeof result === 'object' && result !== null ? result.score : result
     if (typeof value !== 'number' || !(value >= 0 && value <= 1))
-      throw new LearnError(`metric returned ${JSON.stringify(value)} for case ${item.id}; it must return a number from 0 to 1`, { field: 'metric' })
+      throw new LearnError(`metric returned ${JSON.stringify(result)} for case ${item.id}; it must return a number from 0 to 1, or { score, reason }`, {
+        field: 'metric',
+      })
     metric = value
     parts.push(value)
-    if (!spec.judge) reasons.push(`metric ${value.toFixed(2)}`)
+    const reason = typeof result === 'object' && typeof result.reason === 'string' ? result.reason.trim() : ''
+    const told = reason || (value < 1 ? expectedFeedback(prediction, item.expected) : '')
+    if (told) reasons.push(told)
+    else if (!spec.judge) reasons.push(`metric ${value.toFixed(2)}`)
   }
   if (spec.judge) {
     const verdict = await runJudge(judgeService(), {
@@ -45,5 +51,18 @@ export async function scoreCase<IN, OUT extends AxGenOut>(
     reasons.push(verdict.reasons)
   }
   const score = mean(parts)
-  return { caseId: item.id, score, ...(judge !== undefined ? { judge } : {}), ...(metric !== undefined ? { metric } : {}), reasons: reasons.join('; ') }
+  return { caseId: item.id, score, ...(judge !== undefined ? { judge } : {}), ...(metric !== undefined ? { metric } : {}), reasons: reasons.join(' ') }
+}
+
+/**
+ * What a metric-only case says when it fails: each output field the prediction got wrong, as
+ * "priority: expected high, got normal", so a proposer sees the right answer next to the input.
+ */
+function expectedFeedback(prediction: Record<string, unknown>, expected: Record<string, unknown> | undefined): string {
+  if (!expected) return ''
+  const shown = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value))
+  return Object.entries(expected)
+    .filter(([field, value]) => JSON.stringify(prediction[field]) !== JSON.stringify(value))
+    .map(([field, value]) => `${field}: expected ${shown(value)}, got ${prediction[field] === undefined ? 'nothing' : shown(prediction[field])}.`)
+    .join(' ')
 }

@@ -36,10 +36,12 @@ export interface LearnMetricArgs<IN, OUT> {
   prediction: OUT
   example: IN & Partial<OUT>
 }
-export type LearnMetric<IN, OUT> = (args: LearnMetricArgs<IN, OUT>) => number | Promise<number>
+/** A metric's verdict: a score in [0, 1], or the score with the reason it was given (the optimizer's feedback). */
+export type LearnMetricResult = number | { score: number; reason?: string }
+export type LearnMetric<IN, OUT> = (args: LearnMetricArgs<IN, OUT>) => LearnMetricResult | Promise<LearnMetricResult>
 
 export interface LearnOptimizeOptions {
-  /** Metric calls GEPA may spend. */
+  /** Optimization rounds: each a few reflective proposals and their evaluation. Default 20. */
   budget?: number
   synthCount?: number
   useTraces?: boolean
@@ -55,8 +57,11 @@ export interface LearnSpecInput<IN, OUT extends AxGenOut> {
   cases: LearnCase<IN, OUT>[]
   /** Rubric for the LLM judge. */
   judge?: string
-  /** Deterministic scorer in [0, 1]; averaged with the judge when both exist. */
-  metric?(args: LearnMetricArgs<IN, OUT>): number | Promise<number>
+  /**
+   * Deterministic scorer in [0, 1], or `{ score, reason }`; averaged with the judge when both exist.
+   * Without a reason, a failing case's feedback is what differs from `expected` ("expected high, got normal").
+   */
+  metric?(args: LearnMetricArgs<IN, OUT>): LearnMetricResult | Promise<LearnMetricResult>
   /** Mean score the spec must reach. Default 0.8. */
   threshold?: number
   /** Allowed drop of the mean score against the checkpoint's baseline. Default 0.05. */
@@ -213,7 +218,7 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     fail('instruction', 'is required: optimization cannot start from an empty prompt', 'add a seed prompt, e.g. instruction: \'Answer the question in one sentence.\'')
   if (input.judge !== undefined && (typeof input.judge !== 'string' || input.judge.trim() === ''))
     fail('judge', 'must be a non-empty rubric string')
-  if (input.metric !== undefined && typeof input.metric !== 'function') fail('metric', 'must be a function ({ prediction, example }) => number')
+  if (input.metric !== undefined && typeof input.metric !== 'function') fail('metric', 'must be a function ({ prediction, example }) => number | { score, reason }')
   if (input.judge === undefined && input.metric === undefined)
     fail('judge', 'a spec needs a `judge` rubric, a `metric`, or both, to score its cases')
   checkUnit(input.threshold, 'threshold')

@@ -15,6 +15,8 @@ export interface PairedComparison {
   significant: boolean
   /** Below this many cases nothing is significant. */
   minCases: number
+  /** Share of bootstrap resamples in which the mean delta is above 0 (ties count half): how likely a gain is. */
+  winProbability: number
 }
 
 export interface PairedOptions {
@@ -71,6 +73,7 @@ export function comparePaired(before: readonly number[], after: readonly number[
   const deltas = before.map((value, index) => clean(after[index]! - value))
   const delta = clean(mean(deltas))
   let interval: [number, number] = [delta, delta]
+  let winProbability = delta > 0 ? 1 : delta < 0 ? 0 : 0.5
   if (n > 1 && deltas.some((value) => value !== deltas[0])) {
     const random = seededRandom(options.seed ?? 1)
     const means = new Float64Array(resamples)
@@ -80,6 +83,7 @@ export function comparePaired(before: readonly number[], after: readonly number[
       means[draw] = sum / n
     }
     means.sort()
+    winProbability = means.reduce((share, value) => share + (value > 1e-12 ? 1 : Math.abs(value) <= 1e-12 ? 0.5 : 0), 0) / resamples
     const tail = (1 - confidence) / 2
     const lower = means[Math.min(resamples - 1, Math.floor(tail * resamples))]!
     const upper = means[Math.max(0, Math.ceil((1 - tail) * resamples) - 1)]!
@@ -95,6 +99,7 @@ export function comparePaired(before: readonly number[], after: readonly number[
     confidence,
     significant: n >= minCases && excludesZero,
     minCases,
+    winProbability,
   }
 }
 

@@ -205,9 +205,9 @@ export interface LearnSyntheticExample {
     [k: string]: unknown
   }
   /**
-   * The teacher's answer: the judge's reference.
+   * The teacher's answer, the case's reference: made when the case is first scored, and only for specs whose own cases carry `expected`.
    */
-  expected: {
+  expected?: {
     [k: string]: unknown
   }
   category: string

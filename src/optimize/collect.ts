@@ -3,7 +3,7 @@ import type { SomeLearnSpec } from '../spec.js'
 import type { AxStorage } from '../storage/types.js'
 import type { OptimizeCase } from './data.js'
 import type { Limiter } from './limit.js'
-import { readSynthetic, synthesize, syntheticCases, syntheticFile, syntheticPath, writeSynthetic } from './synthetic.js'
+import { readSynthetic, synthesize, syntheticCases, syntheticFile, syntheticPath, writeSynthetic, type SyntheticFile } from './synthetic.js'
 import { loadTraces, traceCases } from './traces.js'
 
 export interface CollectOptions {
@@ -17,7 +17,6 @@ export interface CollectOptions {
   synthCount: number
   teacher: AxAIService
   limit: Limiter
-  concurrency: number
   warn: (message: string) => void
 }
 
@@ -25,6 +24,9 @@ export interface Collected {
   /** Failures to fix, good answers, then recent traces. */
   traces: OptimizeCase[]
   synthetic: OptimizeCase[]
+  /** synthetic.json as read or made (undefined when there are no synthetic cases), and its path. */
+  syntheticFile?: SyntheticFile
+  syntheticPath: string
   /** synthetic.json, when this run wrote it. */
   written?: string
 }
@@ -38,18 +40,20 @@ export async function collectCases(options: CollectOptions): Promise<Collected> 
     if (found.unusable > 0) warn(`${found.unusable} trace(s) were skipped: their input lacks the program's input fields`)
     traces = found.cases
   }
-  if (!options.generateExamples || options.synthCount === 0) return { traces, synthetic: [] }
-
   const path = syntheticPath(options.snapshotDir)
+  if (!options.generateExamples || options.synthCount === 0) return { traces, synthetic: [], syntheticPath: path }
+
   const stored = await readSynthetic(path)
   const signature = spec.program.getSignature().toString()
-  if (stored?.signature === signature) return { traces, synthetic: syntheticCases(stored, options.synthCount) }
-  if (stored) warn(`${path} was made for the signature "${stored.signature}"; making new synthetic cases for "${signature}"`)
+  if (stored?.signature === signature && stored.examples.length >= options.synthCount)
+    return { traces, synthetic: syntheticCases(stored, options.synthCount), syntheticFile: stored, syntheticPath: path }
+  if (stored && stored.signature !== signature) warn(`${path} was made for the signature "${stored.signature}"; making new synthetic cases for "${signature}"`)
 
-  const made = await synthesize({ spec, teacher: options.teacher, count: options.synthCount, concurrency: options.concurrency, limit: options.limit })
-  if (made.dropped > 0) warn(`${made.dropped} of ${options.synthCount} synthetic cases could not be made (not generated, unfit, or not labelled)`)
-  const file = syntheticFile(spec, [...new Map(made.examples.map((example) => [example.id, example])).values()])
-  if (file.examples.length === 0) return { traces, synthetic: [] }
+  const kept = stored?.signature === signature ? stored.examples : []
+  const made = await synthesize({ spec, teacher: options.teacher, count: options.synthCount - kept.length, limit: options.limit })
+  if (made.dropped > 0) warn(`${made.dropped} of ${options.synthCount - kept.length} synthetic inputs could not be made (not generated, or not fitting the signature)`)
+  const file = syntheticFile(spec, [...new Map([...kept, ...made.examples].map((example) => [example.id, example])).values()])
+  if (file.examples.length === 0) return { traces, synthetic: [], syntheticPath: path }
   await writeSynthetic(path, file)
-  return { traces, synthetic: syntheticCases(file, options.synthCount), written: path }
+  return { traces, synthetic: syntheticCases(file, options.synthCount), syntheticFile: file, syntheticPath: path, written: path }
 }

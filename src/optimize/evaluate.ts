@@ -32,6 +32,8 @@ export interface EvaluatorOptions {
   stopped?: () => boolean
   /** Each failure, as it happens (the evaluation itself scores 0). */
   onError?: (caseId: string, message: string) => void
+  /** A case's reference when it has none of its own (a synthetic case the teacher answers when first scored). */
+  reference?: (item: SomeLearnCase) => Promise<AxGenOut | undefined>
 }
 
 const messageOf = (error: unknown): string => {
@@ -86,8 +88,12 @@ export class Evaluator {
     if (this.options.stopped?.()) return { caseId: item.id, prediction: {}, score: 0, reasons: '', skipped: true }
     let prediction: AxGenOut = {}
     try {
-      prediction = await forwardStep(buildProgram(this.options.spec, state), this.options.student, item.input)
-      const verdict = await this.score(item, prediction)
+      const [answer, expected] = await Promise.all([
+        forwardStep(buildProgram(this.options.spec, state), this.options.student, item.input, state.modelConfig),
+        item.expected === undefined ? this.options.reference?.(item) : undefined,
+      ])
+      prediction = answer
+      const verdict = await this.score(expected ? { ...item, expected } : item, prediction)
       return { caseId: item.id, prediction, score: verdict.score, reasons: verdict.reasons }
     } catch (error) {
       if (this.options.stopped?.()) return { caseId: item.id, prediction, score: 0, reasons: '', skipped: true }

@@ -2,24 +2,28 @@ import { LearnError } from '../errors.js'
 import type { LearnCheckpoint, LearnProgramState } from '../formats/types.generated.js'
 import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
-import { comparePaired, improved, type PairedComparison } from '../stats.js'
+import type { PairedComparison } from '../stats.js'
 import { OptimizeCalls } from './calls.js'
 import { committedProgram, latestVersion, readCheckpoint, writeCheckpoint } from './checkpoint.js'
-import { collectCases } from './collect.js'
-import { splitCases, type OptimizeCase } from './data.js'
+import { collectCases, type Collected } from './collect.js'
+import { SyntheticReferences } from './synthetic.js'
+import { splitCases, type OptimizeCase, type Split } from './data.js'
+import { decide, type Decision } from './decision.js'
 import { unifiedDiff } from './diff.js'
 import { Evaluator, summarize, type CaseEvaluation } from './evaluate.js'
-import { createLimiter } from './limit.js'
+import { createLimiter, type Limiter } from './limit.js'
 import { effectiveState } from './program.js'
-import { runSearch, searchPlan, type SearchProgress, type SearchResult } from './search.js'
+import { defaultPlan, runSearch, type SearchProgress, type SearchResult } from './search.js'
 import { specHash } from './spec-hash.js'
 import type { OptimizeOptions, OptimizePhase, OptimizeResult, OptimizeStats } from './types.js'
 
 const defaults = { budget: 20, synthCount: 50, useTraces: true, generateExamples: true, concurrency: 8, seed: 1, holdoutShare: 0.3, traceLimit: 100 }
-/** Cache writes during the search, at most this often: an interrupted run keeps what it paid for. */
+/** Cache writes during the run, at most this often (the journal keeps every call in between). */
 const flushEveryMs = 3000
 /** Failed cases reported one by one before only being counted. */
 const errorsReported = 3
+/** Held-out cases added at a time while the decision is unclear. */
+const decisionBatch = 8
 
 type Settings = typeof defaults
 
@@ -46,229 +50,280 @@ function settingsOf(options: OptimizeOptions): Settings {
 }
 
 /**
- * Optimizes one spec's prompt and keeps the result only if it wins:
- * 1. data: the spec's cases, production traces (failures to fix, good answers, recent), synthetic
- *    cases from the teacher (snapshots/<spec>/synthetic.json, made once and reused), de-duplicated;
- *    held out for the decision: the spec's cases + a seeded share of the others (`holdoutShare`);
- * 2. search: GEPA from the current checkpoint (or the seed) on the training cases, judged by the
- *    spec's judge and metric, under `budget` (see searchPlan) and the cost cap;
- * 3. decision: the current program and GEPA's best are scored on the held-out cases with the same
- *    judge; v(N+1) is written only if the paired comparison shows a win beyond noise.
+ * Optimizes one spec's prompt and keeps the result only if it wins, in three phases:
+ * 1. data: the spec's cases, production traces, synthetic cases (see collectCases); held out for
+ *    the decision: the spec's cases + a seeded share of the others;
+ * 2. search: `budget` rounds of reflective proposals from the current checkpoint (or the seed) on
+ *    the training cases (see runSearch);
+ * 3. decision: the current program and the search's best are compared on the held-out cases; v(N+1)
+ *    is written only if the candidate wins beyond noise. Keeping the current program is a normal
+ *    outcome, not an error.
  *
- * Every model call goes through the call cache, so a repeated or interrupted run does not pay twice.
- * Case evaluations share one limiter of `concurrency` slots; the current program is scored on the
- * held-out cases in the background from the start, in slots the synthesis and GEPA leave idle.
- * The cost cap ends the search with the best candidate so far (or skips it when synthesis, which is
- * bounded by synthCount and never cut short, reached the cap already); the decision always runs.
+ * Every model call goes through the call cache and the cost cap (see OptimizeCalls); cases share
+ * one limiter of `concurrency` slots, and the current program's held-out scores are computed in the
+ * background from the start, in slots the rest leaves idle.
  */
 export async function optimizeSpec(options: OptimizeOptions): Promise<OptimizeResult> {
-  const { spec, snapshotDir } = options
-  const settings = settingsOf(options)
-  const started = performance.now()
-  const warnings: string[] = []
-  const files: string[] = []
-  const warn = (message: string) => {
-    warnings.push(message)
-    options.onWarning?.(message)
+  const run = await OptimizeRun.open(options)
+  try {
+    const data = await run.collect()
+    const search = await run.search(data.split)
+    const decision = await run.decide(data.split, search)
+    return await run.conclude(data, search, decision)
+  } finally {
+    await run.close()
   }
-  const where = options.specFile ? { file: options.specFile } : {}
+}
 
-  const current = await readCheckpoint(snapshotDir)
-  if (current?.hashes && current.hashes.spec !== specHash(spec))
-    warn(`the spec changed after checkpoint v${current.version}; both programs are scored on the spec as it is now`)
-  const start = effectiveState(spec, {
-    ...current?.program,
-    instruction: current?.program.instruction || spec.instruction,
-  })
+interface RunData {
+  collected: Collected
+  split: Split
+}
 
-  const calls = await openCalls(options)
-  const { meter } = calls
-  const limit = createLimiter(settings.concurrency)
-  let errors = 0
-  const onError = (caseId: string, message: string) => {
-    if (++errors <= errorsReported) warn(`case ${caseId} failed and scores 0: ${message}`)
+class OptimizeRun {
+  private readonly started = performance.now()
+  private readonly warnings: string[] = []
+  private readonly files: string[] = []
+  private readonly background: Promise<unknown>[] = []
+  private phase: OptimizePhase = 'data'
+  private progress: SearchProgress
+  private lastFlush = performance.now()
+  private errors = 0
+  /** Set once the run settles, so background work still queued is skipped instead of run. */
+  private settled = false
+  /** Reference answers of synthetic cases, made as they are first scored (known once the data is in). */
+  private references: SyntheticReferences | undefined
+
+  private constructor(
+    private readonly options: OptimizeOptions,
+    private readonly settings: Settings,
+    private readonly current: LearnCheckpoint | undefined,
+    private readonly start: LearnProgramState,
+    private readonly calls: OptimizeCalls,
+    private readonly limit: Limiter,
+    private readonly evaluator: Evaluator,
+  ) {
+    this.progress = { round: 0, rounds: settings.budget, bestScore: 0, proposals: 0, accepted: 0, merges: 0 }
   }
-  // The search stops at the cost cap; the decision must finish, so it has its own, uncapped evaluator.
-  const { capped, uncapped } = calls
-  const searchEvaluator = new Evaluator({ spec, student: capped.student, judge: capped.judge, limit, stopped: () => meter.capped || meter.aborted, onError })
-  // Set when optimizeSpec settles, so background work still queued is skipped instead of run.
-  let settled = false
-  const decisionEvaluator = new Evaluator({ spec, student: uncapped.student, judge: uncapped.judge, limit, stopped: () => meter.aborted || settled, onError })
-  const checkAborted = () => {
-    if (meter.aborted)
-      throw new LearnError('optimize was interrupted; the model calls it made are cached, so running it again resumes without paying for them', where)
+
+  static async open(options: OptimizeOptions): Promise<OptimizeRun> {
+    const { spec } = options
+    const settings = settingsOf(options)
+    const current = await readCheckpoint(options.snapshotDir)
+    const start = effectiveState(spec, { ...current?.program, instruction: current?.program.instruction || spec.instruction })
+    const calls = await OptimizeCalls.open({
+      spec,
+      models: options.models,
+      cacheDir: options.cacheDir,
+      caps: {
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+        ...(options.maxUsd !== undefined ? { maxUsd: options.maxUsd } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      ...(options.prices ? { prices: options.prices } : {}),
+      ...(options.noCache ? { noCache: true } : {}),
+      ...(options.specFile ? { specFile: options.specFile } : {}),
+    })
+    const limit = createLimiter(settings.concurrency)
+    // eslint-disable-next-line prefer-const -- the evaluator reports failures to the run it belongs to
+    let run: OptimizeRun | undefined
+    const evaluator = new Evaluator({
+      spec,
+      student: calls.services.student,
+      judge: calls.services.judge,
+      limit,
+      stopped: () => calls.meter.stopped || run!.settled,
+      onError: (caseId, message) => run!.caseFailed(caseId, message),
+      reference: (item) => run!.references?.expectedOf(item) ?? Promise.resolve(undefined),
+    })
+    run = new OptimizeRun(options, settings, current, start, calls, limit, evaluator)
+    if (current?.hashes && current.hashes.spec !== specHash(spec))
+      run.warn(`the spec changed after checkpoint v${current.version}; both programs are scored on the spec as it is now`)
+    return run
   }
 
-  let search: SearchProgress = { round: 0, bestScore: 0, metricCalls: 0, maxMetricCalls: 0 }
-  let phase: OptimizePhase = 'data'
-  const emit = (next: OptimizePhase = phase) => {
-    phase = next
-    options.onProgress?.({
-      spec: spec.name,
+  private get where() {
+    return this.options.specFile ? { file: this.options.specFile } : {}
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message)
+    this.options.onWarning?.(message)
+  }
+
+  private caseFailed(caseId: string, message: string): void {
+    if (++this.errors <= errorsReported) this.warn(`case ${caseId} failed and is left out of the comparisons: ${message}`)
+  }
+
+  private emit(phase: OptimizePhase = this.phase): void {
+    this.phase = phase
+    const { meter } = this.calls
+    this.options.onProgress?.({
+      spec: this.options.spec.name,
       phase,
-      ...search,
+      ...this.progress,
       calls: meter.calls,
-      cacheHits: calls.cacheHits,
+      cacheHits: this.calls.cacheHits,
       tokens: meter.usage.totalTokens,
       usd: meter.usd,
-      elapsedMs: Math.round(performance.now() - started),
+      elapsedMs: Math.round(performance.now() - this.started),
     })
-  }
-  let lastFlush = performance.now()
-  const flushNowAndThen = () => {
-    if (performance.now() - lastFlush < flushEveryMs) return
-    lastFlush = performance.now()
-    calls.flush().catch((error: unknown) => warn(`could not write the call cache: ${(error as Error).message}`))
+    if (performance.now() - this.lastFlush >= flushEveryMs) {
+      this.lastFlush = performance.now()
+      this.calls.flush().catch((error: unknown) => this.warn(`could not write the call cache: ${(error as Error).message}`))
+    }
   }
 
-  const background: Promise<unknown>[] = []
-  try {
-    emit('data')
+  private checkInterrupted(): void {
+    if (this.calls.meter.aborted)
+      throw new LearnError('optimize was interrupted; the model calls it made are cached, so running it again resumes without paying for them', this.where)
+  }
+
+  /** Phase 1: traces and synthetic cases beside the spec's own, split into training and held-out cases. */
+  async collect(): Promise<RunData> {
+    const { spec } = this.options
+    this.emit('data')
     const specCases = spec.cases.map((item): OptimizeCase => ({ ...item, source: 'spec' }))
-    background.push(decisionEvaluator.evaluateAll(start, specCases, 'background'))
+    this.background.push(this.evaluator.evaluateAll(this.start, specCases, 'background'))
     const collected = await collectCases({
       spec,
-      snapshotDir,
-      storage: options.storage,
-      traceName: options.traceName ?? spec.name,
-      traceLimit: settings.traceLimit,
-      useTraces: settings.useTraces,
-      generateExamples: settings.generateExamples,
-      synthCount: settings.synthCount,
-      teacher: uncapped.teacher,
-      limit,
-      concurrency: settings.concurrency,
-      warn,
+      snapshotDir: this.options.snapshotDir,
+      storage: this.options.storage,
+      traceName: this.options.traceName ?? spec.name,
+      traceLimit: this.settings.traceLimit,
+      useTraces: this.settings.useTraces,
+      generateExamples: this.settings.generateExamples,
+      synthCount: this.settings.synthCount,
+      teacher: this.calls.services.teacher,
+      limit: this.limit,
+      warn: (message) => this.warn(message),
     })
-    checkAborted()
-    if (collected.written) files.push(collected.written)
-    await calls.flush()
-    const split = splitCases({ specCases, others: [...collected.traces, ...collected.synthetic], holdoutShare: settings.holdoutShare, seed: settings.seed })
-    if (split.train.length < 2)
+    this.references = new SyntheticReferences(spec, this.calls.services.teacher, collected.syntheticFile, collected.syntheticPath)
+    this.checkInterrupted()
+    if (collected.written) this.files.push(collected.written)
+    await this.calls.flush()
+    const split = splitCases({ specCases, others: [...collected.traces, ...collected.synthetic], holdoutShare: this.settings.holdoutShare, seed: this.settings.seed })
+    // Too little to learn from is an error, unless the cost cap stopped the data from coming in.
+    if (split.train.length < 2 && !this.calls.meter.stopped)
       throw new LearnError(
         `optimize needs at least 2 cases to learn from besides the spec's own (which are held out to decide), and has ${split.train.length}`,
-        { ...where, field: 'optimize', fix: 'enable generateExamples with a synthCount of 10 or more, or useTraces with a trace store that holds traces of this spec' },
+        { ...this.where, field: 'optimize', fix: 'enable generateExamples with a synthCount of 10 or more, or useTraces with a trace store that holds traces of this spec' },
       )
-    const beforePending = decisionEvaluator.evaluateAll(start, split.validation, 'background')
-    background.push(beforePending)
+    return { collected, split }
+  }
 
-    emit('search')
-    let result: SearchResult
-    if (meter.capped) {
-      const plan = searchPlan(settings.budget, split.train.length, options.minibatchSize)
-      result = { state: start, plan, progress: { ...search, maxMetricCalls: plan.maxMetricCalls }, converged: false }
-    } else {
-      result = await runSearch({
-        spec,
-        start,
-        train: split.train,
-        evaluator: searchEvaluator,
-        services: capped,
-        budget: settings.budget,
-        ...(options.minibatchSize !== undefined ? { minibatchSize: options.minibatchSize } : {}),
-        seed: settings.seed,
-        onWarning: warn,
-        onProgress: (progress) => {
-          search = progress
-          emit()
-          flushNowAndThen()
-        },
+  /** Phase 2: the rounds of reflective proposals on the training cases. */
+  async search(split: Split): Promise<SearchResult> {
+    this.emit('search')
+    const result = await runSearch({
+      spec: this.options.spec,
+      start: this.start,
+      train: split.train,
+      evaluator: this.evaluator,
+      teacher: this.calls.services.teacher,
+      plan: { ...defaultPlan(this.settings.budget), ...this.options.plan },
+      seed: this.settings.seed,
+      stopped: () => this.calls.meter.stopped,
+      onProgress: (progress) => {
+        this.progress = progress
+        this.emit()
+      },
+    })
+    this.checkInterrupted()
+    this.progress = result.progress
+    return result
+  }
+
+  /** Phase 3: the held-out comparison of the current program with the search's best. */
+  async decide(split: Split, search: SearchResult): Promise<Decision> {
+    this.emit('decision')
+    const decision = await decide({
+      evaluator: this.evaluator,
+      current: this.start,
+      candidate: search.state,
+      specCases: split.validation.filter((item) => item.source === 'spec'),
+      extraCases: split.validation.filter((item) => item.source !== 'spec'),
+      batchSize: decisionBatch,
+      seed: this.settings.seed,
+    })
+    this.checkInterrupted()
+    // Failed calls, not a cost cap (whose skipped cases just leave the current program in place).
+    if (decision.before.length > 0 && decision.before.every((evaluation) => evaluation.error))
+      throw new LearnError(`no held-out case could be scored, so nothing can be compared: ${decision.before[0]!.error}`, {
+        ...this.where,
+        fix: 'check the models in learn() (API key, apiURL, model name) and the cost cap, then run vitest-learn --optimize again',
       })
-    }
-    checkAborted()
-    search = result.progress
-    const stoppedBy = meter.capped ? 'cost-cap' : result.converged ? 'converged' : 'budget'
+    return decision
+  }
 
-    emit('decision')
-    const [before, after] = await Promise.all([beforePending, decisionEvaluator.evaluateAll(result.state, split.validation)])
-    checkAborted()
-    if (before.every((evaluation) => evaluation.error))
-      throw new LearnError(`every held-out case failed, so nothing can be compared: ${before[0]?.error ?? ''}`, {
-        ...where,
-        fix: 'check the models in learn() (API key, apiURL, model name) and run vitest-learn --optimize again',
-      })
-    if (errors > errorsReported) warn(`${errors} case evaluations failed in all and scored 0`)
-
-    const comparison = comparePaired(scoresOf(before), scoresOf(after), { seed: settings.seed })
+  /** The outcome, and v(N+1) when the candidate won. */
+  async conclude(data: RunData, search: SearchResult, decision: Decision): Promise<OptimizeResult> {
+    const { spec } = this.options
+    if (this.errors > errorsReported) this.warn(`${this.errors} case evaluations failed in all and were left out`)
+    if (this.calls.meter.stopped && !this.calls.meter.aborted) this.warn(`the cost cap was reached (${this.calls.meter.describe()})`)
+    const { before, after, comparison } = decision
     const stats: OptimizeStats = {
-      metricCalls: search.metricCalls,
-      maxMetricCalls: result.plan.maxMetricCalls,
-      rounds: search.round,
-      errors,
-      cacheHits: calls.cacheHits,
-      synthetic: collected.synthetic.length,
-      traces: collected.traces.length,
-      train: split.train.length,
-      validation: split.validation.length,
+      budget: this.settings.budget,
+      rounds: search.progress.round,
+      proposals: search.progress.proposals,
+      accepted: search.progress.accepted,
+      merges: search.progress.merges,
+      errors: this.errors,
+      cacheHits: this.calls.cacheHits,
+      synthetic: data.collected.synthetic.length,
+      traces: data.collected.traces.length,
+      train: data.split.train.length,
+      validation: comparison.n,
     }
+    const { meter } = this.calls
     const outcome: OptimizeResult = {
       decision: 'kept-previous',
-      ...(current ? { previousVersion: current.version } : {}),
+      ...(this.current ? { previousVersion: this.current.version } : {}),
       comparison,
       before: scoreSummary(before),
       after: scoreSummary(after),
       instruction: {
-        before: start.instruction,
-        after: result.state.instruction,
-        diff: unifiedDiff(start.instruction, result.state.instruction, [current ? `v${current.version}` : 'seed', 'candidate']),
+        before: this.start.instruction,
+        after: search.state.instruction,
+        diff: unifiedDiff(this.start.instruction, search.state.instruction, [this.current ? `v${this.current.version}` : 'seed', 'candidate']),
       },
       cost: { calls: meter.calls, usage: { ...meter.usage }, usd: roundUsd(meter.usd) },
       stats,
-      stoppedBy,
-      files,
-      warnings,
+      stoppedBy: meter.stopped ? 'cost-cap' : search.stoppedBy,
+      candidates: search.candidates,
+      files: this.files,
+      warnings: this.warnings,
     }
-    if (improved(comparison)) {
-      const version = (await latestVersion(snapshotDir, current)) + 1
-      const checkpoint = checkpointOf({
-        spec,
-        version,
-        parent: current?.version ?? null,
-        program: result.state,
-        after,
-        comparison,
-        outcome,
-        extra: {
-          budget: settings.budget,
-          seed: settings.seed,
-          minibatchSize: result.plan.minibatchSize,
-          paretoSize: result.plan.paretoSize,
-          bestTrainScore: search.bestScore,
-          stoppedBy,
-        },
-      })
-      const written = await writeCheckpoint(snapshotDir, checkpoint)
-      files.push(written.history, written.current)
+    await this.saveReferences()
+    if (decision.won) {
+      const version = (await latestVersion(this.options.snapshotDir, this.current)) + 1
+      const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, after, comparison, outcome })
+      const written = await writeCheckpoint(this.options.snapshotDir, checkpoint)
+      this.files.push(written.history, written.current)
       outcome.decision = 'written'
       outcome.version = version
     }
-    emit('done')
+    this.emit('done')
     return outcome
-  } finally {
-    settled = true
-    await Promise.allSettled(background)
-    await calls.flush()
+  }
+
+  async close(): Promise<void> {
+    this.settled = true
+    await Promise.allSettled(this.background)
+    await this.calls.flush()
+  }
+
+  /** Reference answers made during the run, kept in synthetic.json for the next one. */
+  private async saveReferences(): Promise<void> {
+    const written = await this.references?.save()
+    if (written && !this.files.includes(written)) this.files.push(written)
   }
 }
 
-const openCalls = (options: OptimizeOptions) =>
-  OptimizeCalls.open({
-    spec: options.spec,
-    models: options.models,
-    cacheDir: options.cacheDir,
-    caps: {
-      ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-      ...(options.maxUsd !== undefined ? { maxUsd: options.maxUsd } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    },
-    ...(options.specFile ? { specFile: options.specFile } : {}),
-  })
-
-const scoresOf = (evaluations: readonly CaseEvaluation[]) => evaluations.map((evaluation) => evaluation.score)
 const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6
 
 function scoreSummary(evaluations: readonly CaseEvaluation[]) {
-  const { mean, perCase } = summarize(evaluations)
+  const { mean, perCase } = summarize(evaluations.filter((evaluation) => !evaluation.error && !evaluation.skipped))
   return { mean, perCase }
 }
 
@@ -281,7 +336,6 @@ interface CheckpointInput {
   after: readonly CaseEvaluation[]
   comparison: PairedComparison
   outcome: OptimizeResult
-  extra: Record<string, unknown>
 }
 
 /** v(N+1): the program, the baseline the regression gate holds it to, hashes, cost and optimizer stats. */
@@ -300,7 +354,7 @@ function checkpointOf(input: CheckpointInput): LearnCheckpoint {
     score: input.comparison.meanAfter,
     baseline: { mean: baseline.mean, scores: baseline.perCase },
     hashes: { spec: specHash(spec), judge: judgeHash(spec.judge) },
-    optimizer: { type: 'GEPA', stats: { ...outcome.stats, ...input.extra, comparison: { ...input.comparison } } },
+    optimizer: { type: 'vitest-learn', stats: { ...outcome.stats, stoppedBy: outcome.stoppedBy, comparison: { ...input.comparison } } },
     cost: outcome.cost,
   }
 }

@@ -36,3 +36,12 @@ export function effectiveState(spec: SomeLearnSpec, state: LearnProgramState): L
 
 /** Key of what a state renders, for memoizing evaluations. */
 export const stateKey = (state: LearnProgramState): string => hashOf(state)
+
+/** The same program state with another instruction (also in its component map, which would otherwise win). */
+export function withInstruction(spec: SomeLearnSpec, state: LearnProgramState, instruction: string): LearnProgramState {
+  const key = buildProgram(spec, state)
+    .getOptimizableComponents()
+    .find((component) => component.kind === 'instruction')?.key
+  const componentMap = state.componentMap && key ? { ...state.componentMap, [key]: instruction } : state.componentMap
+  return effectiveState(spec, { ...state, instruction, ...(componentMap ? { componentMap } : {}) })
+}

@@ -1,12 +1,14 @@
 import { join } from 'node:path'
-import { AxSignature, AxSynth, type AxAIService, type AxGenOut } from '@ax-llm/ax'
-import { LearnError } from '../errors.js'
+import { ax, type AxAIService, type AxFieldValue, type AxGen, type AxGenOut } from '@ax-llm/ax'
 import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnSynthetic, LearnSyntheticExample } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
-import type { SomeLearnSpec } from '../spec.js'
+import type { SomeLearnCase, SomeLearnSpec } from '../spec.js'
+import { recordedCallOptions } from '../tape/request.js'
+import { inStep } from '../tape/step.js'
 import { pickFields, programFields, type OptimizeCase } from './data.js'
 import type { Limiter } from './limit.js'
+import { buildProgram } from './program.js'
 
 /** snapshots/<spec>/synthetic.json: teacher-made cases, committed for review and reused by later runs. */
 export type SyntheticFile = LearnSynthetic
@@ -30,60 +32,81 @@ export function syntheticCases(file: SyntheticFile, limit: number): OptimizeCase
     index: -1,
     input: example.input,
     // Schema-validated JSON: field values as the teacher answered them.
-    expected: example.expected as AxGenOut,
+    ...(example.expected ? { expected: example.expected as AxGenOut } : {}),
     source: 'synthetic',
   }))
+}
+
+/** Inputs a generation call asks for at most: larger batches repeat themselves. */
+const batchSize = 10
+
+type GeneratorInput = { task: string; input_fields: string; count: number; batch: string }
+type GeneratorOutput = { examples: AxFieldValue }
+
+function generatorProgram(): AxGen<GeneratorInput, GeneratorOutput> {
+  const program = ax(
+    'task:string "What the program does and what a good answer is", input_fields:string "The program\'s input fields", ' +
+      'count:number "How many inputs to write", batch:string "Which batch this is; batches should cover different situations" -> ' +
+      'examples:json "A JSON array of `count` objects with the input fields: realistic, varied inputs, including hard ones"',
+  ) as unknown as AxGen<GeneratorInput, GeneratorOutput>
+  program.setInstruction('You write realistic test inputs for an AI program, as its users would send them.')
+  return program
 }
 
 export interface SynthesizeOptions {
   spec: SomeLearnSpec
   teacher: AxAIService
   count: number
-  /** Parallel AxSynth runs; each makes one input-generation call, then labels its inputs one by one. */
-  concurrency: number
-  /** Each AxSynth run holds one slot of this limiter (shared with case evaluations) while it works. */
-  limit?: Limiter
+  /** Each generation call holds one slot of this limiter (shared with case evaluations). */
+  limit: Limiter
 }
 
 export interface Synthesized {
   examples: SyntheticExample[]
-  /** Requested inputs that were not generated, did not fit the signature or were not labelled. */
+  /** Requested inputs that were not generated or did not fit the signature. */
   dropped: number
 }
 
-/** The signature AxSynth works from, described by the seed instruction and the judge's rubric. */
-function taskSignature(spec: SomeLearnSpec): AxSignature {
-  const signature = AxSignature.from(spec.program.getSignature())
-  signature.setDescription(spec.judge ? `${spec.instruction}\n\nA good answer: ${spec.judge}` : spec.instruction)
-  return signature
-}
+/** What the program does, for the teacher: the seed instruction, and the judge's rubric when there is one. */
+const taskOf = (spec: SomeLearnSpec): string => (spec.judge ? `${spec.instruction}\nA good answer: ${spec.judge}` : spec.instruction)
 
 /**
- * Asks the teacher for `count` inputs through ax's AxSynth and labels each with the teacher's own
- * answer. AxSynth works one call at a time, so the count is split over parallel AxSynth runs of at
- * least 5 inputs each (fewer, larger runs give more varied inputs per generation call).
+ * Asks the teacher for `count` inputs, in batches of up to 10 generated in parallel. Inputs only:
+ * a reference answer is made later, for the cases that are used, and only when the spec's own
+ * cases carry one (see SyntheticReferences).
  */
 export async function synthesize(options: SynthesizeOptions): Promise<Synthesized> {
   const { spec, count } = options
   if (count <= 0) return { examples: [], dropped: 0 }
-  const runs = Math.max(1, Math.min(Math.floor(options.concurrency), Math.floor(count / 5)))
-  const sizes = Array.from({ length: runs }, (_, index) => Math.floor(count / runs) + (index < count % runs ? 1 : 0))
-  const signature = taskSignature(spec)
-  const results = await Promise.all(
-    sizes.map((size) => {
-      const generate = () => new AxSynth(signature, { teacher: options.teacher }).generate(size, { batchSize: size })
-      return options.limit ? options.limit(generate) : generate()
-    }),
-  )
   const fields = programFields(spec)
-  const examples: SyntheticExample[] = []
-  for (const example of results.flatMap((result) => result.examples)) {
-    const input = pickFields(example.input, fields.inputs, fields.requiredInputs)
-    const expected = pickFields(example.expected, fields.outputs)
-    if (input && expected && Object.keys(expected).length > 0)
-      examples.push({ id: `synth-${hashOf(input, 12)}`, input, expected, category: example.category ?? 'normal' })
+  const signature = spec.program.getSignature()
+  const describeInputs = signature
+    .getInputFields()
+    .map((field) => `${field.name} (${field.type?.name ?? 'string'}${field.isOptional ? ', optional' : ''})${field.description ? `: ${field.description}` : ''}`)
+    .join('\n')
+  const sizes = Array.from({ length: Math.ceil(count / batchSize) }, (_, index) => Math.min(batchSize, count - index * batchSize))
+  const batches = await Promise.all(
+    sizes.map((size, index) =>
+      options.limit(() =>
+        inStep(() =>
+          generatorProgram().forward(
+            options.teacher,
+            { task: taskOf(spec), input_fields: describeInputs, count: size, batch: `${index + 1} of ${sizes.length}` },
+            recordedCallOptions,
+          ),
+        ).catch(() => ({ examples: [] })),
+      ),
+    ),
+  )
+  const examples = new Map<string, SyntheticExample>()
+  for (const value of batches.flatMap((batch) => (Array.isArray(batch.examples) ? batch.examples : []))) {
+    const input = pickFields(value, fields.inputs, fields.requiredInputs)
+    if (!input) continue
+    const id = `synth-${hashOf(input, 12)}`
+    examples.set(id, { id, input, category: 'normal' })
   }
-  return { examples, dropped: count - examples.length }
+  const made = [...examples.values()].slice(0, count)
+  return { examples: made, dropped: count - made.length }
 }
 
 export function syntheticFile(spec: SomeLearnSpec, examples: SyntheticExample[]): SyntheticFile {
@@ -93,5 +116,57 @@ export function syntheticFile(spec: SomeLearnSpec, examples: SyntheticExample[])
     signature: spec.program.getSignature().toString(),
     created: new Date().toISOString(),
     examples,
+  }
+}
+
+/**
+ * Reference answers for synthetic cases, made by the teacher running the spec's program when a case
+ * is first scored (most synthetic cases of a run are never scored, so most are never paid for), and
+ * only for specs whose own cases carry `expected`: a spec judged on the rubric alone is judged so on
+ * synthetic cases too. References made are written back to synthetic.json for the next run.
+ */
+export class SyntheticReferences {
+  private readonly made = new Map<string, Promise<AxGenOut | undefined>>()
+  private added = 0
+
+  constructor(
+    private readonly spec: SomeLearnSpec,
+    private readonly teacher: AxAIService,
+    private readonly file: SyntheticFile | undefined,
+    private readonly path: string,
+  ) {}
+
+  get needed(): boolean {
+    return this.spec.cases.some((item) => item.expected !== undefined)
+  }
+
+  /** The case's reference: its own, else the teacher's (made once), else none. */
+  expectedOf(item: SomeLearnCase & { source?: OptimizeCase['source'] }): Promise<AxGenOut | undefined> {
+    if (item.expected !== undefined || item.source !== 'synthetic' || !this.needed) return Promise.resolve(item.expected as AxGenOut | undefined)
+    let pending = this.made.get(item.id)
+    if (!pending) {
+      const fields = programFields(this.spec)
+      pending = inStep(() => buildProgram(this.spec, { instruction: taskOf(this.spec) }).forward(this.teacher, item.input, recordedCallOptions))
+        .then((answer) => pickFields(answer, fields.outputs))
+        .then((expected) => {
+          const example = this.file?.examples.find((candidate) => candidate.id === item.id)
+          if (example && expected) {
+            example.expected = expected
+            this.added++
+          }
+          return expected
+        })
+        .catch(() => undefined)
+      this.made.set(item.id, pending)
+    }
+    return pending
+  }
+
+  /** Writes the references made this run into synthetic.json; the path when it did. */
+  async save(): Promise<string | undefined> {
+    await Promise.all(this.made.values())
+    if (!this.file || this.added === 0) return undefined
+    await writeSynthetic(this.path, this.file)
+    return this.path
   }
 }

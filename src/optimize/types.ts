@@ -3,6 +3,8 @@ import type { LearnModels } from '../models/index.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { PairedComparison } from '../stats.js'
 import type { AxStorage } from '../storage/types.js'
+import type { ModelPrice } from './calls.js'
+import type { CandidateRecord, SearchPlan } from './search.js'
 
 export interface OptimizeOptions {
   spec: SomeLearnSpec
@@ -18,7 +20,7 @@ export interface OptimizeOptions {
   /** Name the traces are stored under. Default: the spec's name. */
   traceName?: string
 
-  /** Defaults come from the spec's `optimize`, then: budget 20, synthCount 50, useTraces and generateExamples true. */
+  /** Defaults come from the spec's `optimize`, then: budget 20 rounds, synthCount 50, useTraces and generateExamples true. */
   budget?: number
   synthCount?: number
   useTraces?: boolean
@@ -27,21 +29,25 @@ export interface OptimizeOptions {
   /** Cases evaluated at once, and parallel synthesis runs. Default 8. */
   concurrency?: number
   /**
-   * Cost cap, in tokens of live calls: the search stops once it is reached and the run ends with
-   * the best candidate so far. Synthesis (bounded by synthCount) and the final held-out comparison
-   * are never cut short, so a run can exceed the cap by their cost.
+   * Cost cap of the whole run, in tokens of live calls (synthesis, search and decision): no live
+   * call starts once it is reached. The search stops with the best candidate so far; a decision
+   * that cannot finish keeps the current program.
    */
   maxTokens?: number
-  /** Cost cap in estimated dollars of live calls; as maxTokens. */
+  /** Cost cap in estimated dollars of live calls, as maxTokens. A model with no known price needs `prices`. */
   maxUsd?: number
-  /** Seeds the train/validation split, GEPA and the bootstrap interval. Default 1. */
+  /** Seeds the train/validation split, the search and the bootstrap interval. Default 1. */
   seed?: number
   /** Share of traces and synthetic cases held out with the spec's cases for the decision. Default 0.3. */
   holdoutShare?: number
   /** Most traces read from storage. Default 100. */
   traceLimit?: number
-  /** GEPA's minibatch (3 to 5 recommended). Default: 3 when budget < 20, else 4. */
-  minibatchSize?: number
+  /** Prices of models ax has none for (needed by maxUsd), by model name. */
+  prices?: Readonly<Record<string, ModelPrice>>
+  /** Call every model live instead of replaying optimize's call cache (`vitest-learn --optimize --no-cache`). */
+  noCache?: boolean
+  /** How each round is spent (proposals, focus and check cases); see SearchPlan. */
+  plan?: Partial<Omit<SearchPlan, 'rounds'>>
 
   /**
    * Interrupts the run (e.g. on Ctrl-C): no new live call is made, the call cache is written, and
@@ -59,13 +65,13 @@ export type OptimizePhase = 'data' | 'search' | 'decision' | 'done'
 export interface OptimizeProgress {
   spec: string
   phase: OptimizePhase
-  /** GEPA rounds started. */
+  /** Rounds done, of `rounds` (the budget). */
   round: number
-  /** Best mean score of a candidate on GEPA's Pareto set (training cases). */
+  rounds: number
+  /** Best estimated mean score on the training cases. */
   bestScore: number
-  metricCalls: number
-  /** GEPA's metric-call budget: Pareto set size + budget. */
-  maxMetricCalls: number
+  proposals: number
+  accepted: number
   /** Live model calls made (cache misses). */
   calls: number
   cacheHits: number
@@ -76,7 +82,7 @@ export interface OptimizeProgress {
 
 export interface ScoreSummary {
   mean: number
-  /** Score per held-out case id. */
+  /** Score per held-out case id (cases that failed are left out). */
   perCase: Record<string, number>
 }
 
@@ -88,21 +94,25 @@ export interface OptimizeCost {
 }
 
 export interface OptimizeStats {
-  metricCalls: number
-  maxMetricCalls: number
+  /** Rounds allowed, and rounds run (fewer when the search converged or hit the cost cap). */
+  budget: number
   rounds: number
-  /** Cases whose program or judge failed (scored 0). */
+  proposals: number
+  accepted: number
+  merges: number
+  /** Cases whose program or judge failed (left out of every comparison). */
   errors: number
   cacheHits: number
   /** Synthetic cases used; traces used. */
   synthetic: number
   traces: number
-  /** Training cases (GEPA) and held-out cases (decision). */
+  /** Training cases (search) and held-out cases compared (decision). */
   train: number
   validation: number
 }
 
 export interface OptimizeResult {
+  /** `written`: a new checkpoint won. `kept-previous`: nothing better was found, which is a normal outcome. */
   decision: 'written' | 'kept-previous'
   /** The version written. */
   version?: number
@@ -115,7 +125,9 @@ export interface OptimizeResult {
   instruction: { before: string; after: string; diff: string }
   cost: OptimizeCost
   stats: OptimizeStats
-  stoppedBy?: 'budget' | 'cost-cap' | 'converged'
+  stoppedBy: 'budget' | 'cost-cap' | 'converged'
+  /** Every candidate the search made, kept or not: the optimize report's curve. */
+  candidates: CandidateRecord[]
   /** Files written: synthetic.json, checkpoint.json and its history file. */
   files: string[]
   warnings: string[]

@@ -7,7 +7,6 @@ import { fromLearnCheckpoint, toLearnCheckpoint } from '../formats/checkpoint-ma
 import { hashOf } from '../hash.js'
 import { readCheckpoint, writeCheckpoint } from '../optimize/checkpoint.js'
 import { optimizeSpec } from '../optimize/optimize.js'
-import { searchPlan } from '../optimize/search.js'
 import type { OptimizeProgress, OptimizeResult } from '../optimize/types.js'
 import { formatComparison } from '../stats.js'
 import { defaultThreshold, defaultTolerance, type SomeLearnCase, type SomeLearnSpec } from '../spec.js'
@@ -38,12 +37,12 @@ export interface AgentOptimizeInput {
 }
 
 /** The seed's progress events: round of total rounds, best score and its gain over the first round's. */
-function progressFor(report: NonNullable<AxLearnOptions['onProgress']>, budget: number) {
+function progressFor(report: NonNullable<AxLearnOptions['onProgress']>) {
   let first: number | undefined
   return (event: OptimizeProgress) => {
     if (event.phase !== 'search' || event.round === 0) return
     first ??= event.bestScore
-    report({ round: event.round, totalRounds: searchPlan(budget, Number.MAX_SAFE_INTEGER).numTrials, score: event.bestScore, improvement: event.bestScore - first })
+    report({ round: event.round, totalRounds: event.rounds, score: event.bestScore, improvement: event.bestScore - first })
   }
 }
 
@@ -112,7 +111,7 @@ export async function optimizeAgent(input: AgentOptimizeInput): Promise<{ result
       models: { student: input.student, teacher: options.teacher },
       storage,
       ...(options.validationSplit !== undefined ? { holdoutShare: options.validationSplit } : {}),
-      ...(options.onProgress ? { onProgress: progressFor(options.onProgress, spec.optimize?.budget ?? 20) } : {}),
+      ...(options.onProgress ? { onProgress: progressFor(options.onProgress) } : {}),
     })
     const written = result.decision === 'written' ? await readCheckpoint(snapshotDir) : undefined
     const checkpoint = written ? fromLearnCheckpoint(written) : undefined

@@ -10,7 +10,7 @@ import { startModelServer, type ModelServer, type ScriptedCall } from '../suppor
 import { arrayStorage, removeTempDirs, RULES, SEED_INSTRUCTION, scriptedModels, scriptedWorld, supportSpec, tempDirs, WORSE_INSTRUCTION, type World } from './support.js'
 
 const isJudge = (call: ScriptedCall) => call.outputs.includes('score')
-const isProposer = (call: ScriptedCall) => call.outputs.includes('newValue')
+const isProposer = (call: ScriptedCall) => call.outputs.includes('new_instruction')
 
 describe('optimizeSpec against the scripted model server', () => {
   let server: ModelServer
@@ -44,19 +44,23 @@ describe('optimizeSpec against the scripted model server', () => {
       expect(result.after.mean).toBeGreaterThan(result.before.mean)
       expect(result.comparison.significant).toBe(true)
       expect(result.comparison.n).toBe(result.stats.validation)
+      expect(result.comparison.winProbability).toBeGreaterThan(0.95)
       expect(result.instruction.before).toBe(SEED_INSTRUCTION)
       for (const rule of RULES) expect(result.instruction.after).toContain(rule.instruction)
       expect(result.instruction.diff).toContain(`-${SEED_INSTRUCTION}`)
-      expect(result.stats).toMatchObject({ errors: 0, synthetic: 10, traces: 0, train: 7, validation: 9 })
+      // The spec's 6 cases decide it: the win is clear on them, so no synthetic held-out case is needed.
+      expect(result.stats).toMatchObject({ errors: 0, synthetic: 10, traces: 0, train: 7, validation: 6, budget: 12 })
       expect(result.stats.rounds).toBeGreaterThanOrEqual(1)
-      expect(result.stats.metricCalls).toBeLessThanOrEqual(result.stats.maxMetricCalls)
+      expect(result.stats.rounds).toBeLessThanOrEqual(12)
       expect(result.cost.calls).toBe(server.requests)
       expect(result.cost.usage.totalTokens).toBeGreaterThan(0)
-      expect(result.stoppedBy).toBe('budget')
+      expect(result.stoppedBy).toBe('converged')
+      expect(result.candidates[0]).toMatchObject({ id: 0, parent: null, origin: 'start', instruction: SEED_INSTRUCTION, kept: true })
+      expect(result.candidates.some((candidate) => candidate.kept && candidate.instruction === result.instruction.after)).toBe(true)
 
       // The checkpoint: validated on read, history equal to current, no training set, the gate's baseline.
       const checkpoint = await readCheckpoint(dirs.snapshotDir)
-      expect(checkpoint).toMatchObject({ format: 1, name: spec.name, version: 1, parent: null, optimizer: { type: 'GEPA' } })
+      expect(checkpoint).toMatchObject({ format: 1, name: spec.name, version: 1, parent: null, optimizer: { type: 'vitest-learn' } })
       expect(checkpoint!.program.instruction).toBe(result.instruction.after)
       expect(checkpoint!.program.componentMap).toEqual({ 'root::instruction': result.instruction.after })
       expect(JSON.stringify(checkpoint)).not.toContain('"examples"')
@@ -69,10 +73,10 @@ describe('optimizeSpec against the scripted model server', () => {
       const synthetic = JSON.parse(await readFile(join(dirs.snapshotDir, 'synthetic.json'), 'utf8')) as { examples: unknown[] }
       expect(synthetic.examples).toHaveLength(10)
 
-      // The judge's reasons reached GEPA's reflection, and the proposer was asked for a new instruction.
-      const summaries = server.calls.filter((call) => call.outputs.includes('feedbackSummary'))
-      expect(summaries.some((call) => call.user.includes(RULES[0].missing))).toBe(true)
-      expect(server.calls.filter(isProposer).length).toBeGreaterThan(0)
+      // The judge's reasons reached the proposer: each proposal about one problem, shown on its cases.
+      const proposals = server.calls.filter(isProposer)
+      expect(proposals.length).toBeGreaterThan(0)
+      for (const rule of RULES) expect(proposals.some((call) => call.inputs.problem?.includes(rule.missing))).toBe(true)
 
       expect([...new Set(events.map((event) => event.phase))]).toEqual(['data', 'search', 'decision', 'done'])
       expect(events.some((event) => event.phase === 'search' && event.round >= 1 && event.bestScore > 0)).toBe(true)
@@ -83,17 +87,18 @@ describe('optimizeSpec against the scripted model server', () => {
       world.setProposer('worse')
       server.reset()
       const checkpointBefore = await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')
-      second = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url) })
+      // The teacher changed behind the same model name: the cache would replay the first run's proposals.
+      second = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url), noCache: true })
 
       expect(server.calls.filter(isProposer).length).toBeGreaterThan(0)
       expect(server.calls.some((call) => call.system.includes(WORSE_INSTRUCTION))).toBe(true)
       expect(second.decision).toBe('kept-previous')
       expect(second.version).toBeUndefined()
       expect(second.previousVersion).toBe(1)
-      expect(second.comparison.n).toBe(9)
-      expect(second.comparison.delta).toBeLessThanOrEqual(0)
+      expect(second.comparison.n).toBe(6)
+      expect(second.comparison.delta).toBe(0)
       expect(second.before.mean).toBeGreaterThan(0.9)
-      expect(Object.keys(second.before.perCase)).toHaveLength(9)
+      expect(Object.keys(second.before.perCase)).toHaveLength(6)
       expect(second.instruction.after).not.toBe(WORSE_INSTRUCTION)
       expect(await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')).toBe(checkpointBefore)
       expect(existsSync(join(dirs.snapshotDir, 'checkpoints', 'v2.json'))).toBe(false)
@@ -109,59 +114,68 @@ describe('optimizeSpec against the scripted model server', () => {
     })
   })
 
-  it('stops the search at the cost cap and still decides', async () => {
+  it('stops at the cost cap, which covers the whole run, and keeps the current program when it cannot decide', async () => {
     world.setProposer('improve')
     server.reset()
     const dirs = await tempDirs()
     const result = await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url), maxTokens: 12_000, concurrency: 1 })
     expect(result.stoppedBy).toBe('cost-cap')
-    expect(result.stats.metricCalls).toBeLessThan(result.stats.maxMetricCalls)
-    expect(result.cost.usage.totalTokens).toBeGreaterThanOrEqual(12_000)
-    expect(result.comparison.n).toBe(result.stats.validation)
+    // A call is made only when its estimated cost still fits: the cap is not passed, and little of it is left over.
+    expect(result.cost.usage.totalTokens).toBeLessThanOrEqual(12_000)
+    expect(result.cost.usage.totalTokens).toBeGreaterThan(10_000)
+    expect(result.warnings.some((warning) => warning.includes('the cost cap was reached'))).toBe(true)
     expect(['written', 'kept-previous']).toContain(result.decision)
-    expect(server.requests).toBeLessThan(74)
   })
 
   it('skips the search when synthesis already reached the cost cap', async () => {
     server.reset()
     const dirs = await tempDirs()
     const result = await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url), maxUsd: 0.000_001 })
-    expect(result).toMatchObject({ stoppedBy: 'cost-cap', decision: 'kept-previous', stats: { metricCalls: 0, rounds: 0, synthetic: 10 } })
+    // No call is affordable under this cap: none is made, and the seed stays, with the reason.
+    expect(result).toMatchObject({ stoppedBy: 'cost-cap', decision: 'kept-previous', stats: { rounds: 0, synthetic: 0 } })
+    expect(server.requests).toBe(0)
+    expect(result.warnings.join('\n')).toMatch(/the cost cap was reached/)
     expect(result.instruction.after).toBe(SEED_INSTRUCTION)
-    expect(server.calls.filter(isProposer)).toHaveLength(0)
-    expect(existsSync(join(dirs.snapshotDir, 'synthetic.json'))).toBe(true)
+    expect(existsSync(join(dirs.snapshotDir, 'synthetic.json'))).toBe(false)
     expect(existsSync(join(dirs.snapshotDir, 'checkpoint.json'))).toBe(false)
   })
 
   it('stops cleanly when interrupted, and a rerun resumes from the cache', async () => {
-    world.setProposer('improve')
-    const dirs = await tempDirs()
-    const models = scriptedModels(server.url)
-    server.reset()
-    const full = await optimizeSpec({ spec: supportSpec(), ...(await tempDirs()), models })
-    const paid = server.requests
+    // Each run on a world of its own, so both make the same synthetic inputs.
+    const fresh = async () => {
+      const own = scriptedWorld()
+      const ownServer = await startModelServer({ script: own.script })
+      return { server: ownServer, models: scriptedModels(ownServer.url) }
+    }
+    const reference = await fresh()
+    const full = await optimizeSpec({ spec: supportSpec(), ...(await tempDirs()), models: reference.models })
+    const paid = reference.server.requests
+    await reference.server.close()
 
-    server.reset()
+    const { server: own, models } = await fresh()
+    const dirs = await tempDirs()
     const controller = new AbortController()
     const interrupted = optimizeSpec({
       spec: supportSpec(),
       ...dirs,
       models,
       onProgress: (event) => {
-        if (event.phase === 'search' && event.metricCalls > 0) controller.abort()
+        if (event.phase === 'search' && event.proposals > 0) controller.abort()
       },
       signal: controller.signal,
     })
     await expect(interrupted).rejects.toThrow(/optimize was interrupted; the model calls it made are cached/)
-    const before = server.requests
+    const before = own.requests
     expect(before).toBeGreaterThan(0)
     expect(before).toBeLessThan(paid)
 
-    server.reset()
+    own.reset()
     const resumed = await optimizeSpec({ spec: supportSpec(), ...dirs, models })
+    await own.close()
     expect(resumed.comparison).toEqual(full.comparison)
+    expect(resumed.instruction).toEqual(full.instruction)
     expect(resumed.stats.cacheHits).toBeGreaterThan(0)
-    expect(before + server.requests).toBe(paid)
+    expect(before + own.requests).toBe(paid)
   })
 
   it('learns from production traces: good answers as references, failures with their comment', async () => {
@@ -190,12 +204,13 @@ describe('optimizeSpec against the scripted model server', () => {
     const result = await optimizeSpec({ spec: supportSpec({ generateExamples: false }), ...dirs, models: scriptedModels(server.url), storage })
 
     expect(storage.queries.map((query) => query.hasFeedback)).toEqual([true, false])
-    expect(result.stats).toMatchObject({ traces: 3, synthetic: 0, train: 2, validation: 7 })
+    expect(result.stats).toMatchObject({ traces: 3, synthetic: 0, train: 2 })
     expect(result.warnings.some((warning) => warning.includes('1 trace(s) were skipped'))).toBe(true)
     const judged = server.calls.filter(isJudge)
     expect(judged.some((call) => call.inputs.task_input?.includes('Where is parcel 9?') && call.inputs.reference?.includes(goodReply))).toBe(true)
     expect(judged.some((call) => call.inputs.task_input?.includes('My refund for order 7?') && call.inputs.criteria === 'must end with a next step')).toBe(true)
-    expect(judged.some((call) => call.inputs.task_input?.includes('Do you ship to Norway?') && call.inputs.reference === undefined)).toBe(true)
+    // A trace without feedback is an input only: wherever it was judged, it had no reference.
+    expect(judged.filter((call) => call.inputs.task_input?.includes('Do you ship to Norway?')).every((call) => call.inputs.reference === undefined)).toBe(true)
     expect(result.decision).toBe('written')
   })
 

@@ -1,6 +1,6 @@
-// A scripted world for optimize tests and the benchmark: a student that follows whatever rules its
-// instruction states, a judge that docks points for rules the seed instruction misses, and a
-// teacher that writes synthetic cases, labels them, and proposes instructions in GEPA's reflection.
+// A small scripted world for optimize tests: a student that follows whatever rules its instruction
+// states, a judge that docks points for rules the seed instruction misses, and a teacher that writes
+// synthetic inputs and proposes instructions. (The harder worlds of the benchmark are in test/worlds/.)
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,25 +51,22 @@ function judge(call: ScriptedCall): Record<string, string | number> {
   }
 }
 
-/** GEPA's reflection, step 1: summarizes the per-example feedback (here: repeats it). */
-function summary(call: ScriptedCall): Record<string, string> {
-  return { feedbackSummary: `Feedback from the judge: ${call.inputs.evalFeedback ?? '(none)'}` }
-}
-
 export type ProposerMode = 'improve' | 'worse'
 
-/** GEPA's reflection, step 2: a new instruction. `improve` adds rules the feedback asks for. */
+/**
+ * The teacher asked for a better instruction (`current_instruction -> new_instruction`): `improve`
+ * adds the rules whose failure the prompt shows, `rulesPerProposal` at a time; `worse` promises refunds.
+ */
 function proposer(call: ScriptedCall, mode: ProposerMode, rulesPerProposal: number): Record<string, string> {
-  const current = call.inputs.currentValue ?? ''
-  if (mode === 'worse') return { newValue: WORSE_INSTRUCTION }
-  const feedback = call.inputs.feedbackSummary ?? ''
-  const added = RULES.filter((rule) => feedback.includes(rule.missing) && !current.includes(rule.instruction))
+  const current = call.inputs.current_instruction ?? ''
+  if (mode === 'worse') return { new_instruction: WORSE_INSTRUCTION }
+  const added = RULES.filter((rule) => call.user.includes(rule.missing) && !current.includes(rule.instruction))
     .slice(0, rulesPerProposal)
     .map((rule) => rule.instruction)
-  return { newValue: [current, ...added].join(' ') }
+  return { new_instruction: [current, ...added].join(' ') }
 }
 
-/** AxSynth's input generation: money questions, every third one long; `next` numbers them. */
+/** The teacher writing synthetic inputs: money questions, every third one long; `next` numbers them. */
 function synthInputs(call: ScriptedCall, next: () => number): Record<string, unknown> {
   const count = Number(call.inputs.count ?? 5)
   const examples = Array.from({ length: count }, () => {
@@ -102,8 +99,7 @@ export function scriptedWorld(options: { rulesPerProposal?: number } = {}): Worl
     script(call) {
       const outputs = call.outputs
       if (outputs.includes('score') && outputs.includes('reasons')) return judge(call)
-      if (outputs.includes('feedbackSummary')) return summary(call)
-      if (outputs.includes('newValue')) return proposer(call, mode, rulesPerProposal)
+      if (outputs.includes('new_instruction')) return proposer(call, mode, rulesPerProposal)
       if (outputs.includes('examples')) return synthInputs(call, () => ++synthesized)
       if (outputs.includes('polite_reply')) return call.model === 'gpt-4o' ? label(call) : student(call)
       return defaultScript(call)

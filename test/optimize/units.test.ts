@@ -8,7 +8,6 @@ import {
   feedbackKind,
   readSynthetic,
   scoreProgram,
-  searchPlan,
   specHash,
   splitCases,
   traceCases,
@@ -94,27 +93,6 @@ describe('splitCases', () => {
     expect(splitCases({ specCases, others: [other('a'), other('b')], holdoutShare: 0.9, seed: 1 }).train).toHaveLength(2)
     expect(splitCases({ specCases, others: [other('a'), other('b'), other('c')], holdoutShare: 0.9, seed: 1 }).train).toHaveLength(2)
     expect(splitCases({ specCases, others: [], holdoutShare: 0.3, seed: 1 }).train).toHaveLength(0)
-  })
-})
-
-describe('searchPlan (budget → GEPA)', () => {
-  it('spends the budget beyond one pass over the Pareto set', () => {
-    expect(searchPlan(20, 35)).toEqual({ minibatchSize: 4, paretoSize: 10, maxMetricCalls: 30, numTrials: 5 })
-    expect(searchPlan(10, 35)).toEqual({ minibatchSize: 3, paretoSize: 4, maxMetricCalls: 14, numTrials: 4 })
-    expect(searchPlan(40, 35)).toEqual({ minibatchSize: 4, paretoSize: 10, maxMetricCalls: 50, numTrials: 10 })
-    expect(searchPlan(12, 7)).toEqual({ minibatchSize: 3, paretoSize: 6, maxMetricCalls: 18, numTrials: 4 })
-  })
-
-  it('affords one full round with an accepted child from budget 9', () => {
-    for (const budget of [9, 10, 15, 20, 30, 40, 100]) {
-      const plan = searchPlan(budget, 50)
-      expect(plan.paretoSize + 2 * plan.minibatchSize + plan.paretoSize).toBeLessThanOrEqual(plan.maxMetricCalls)
-    }
-  })
-
-  it('fits small training sets and honours an explicit minibatch', () => {
-    expect(searchPlan(20, 2)).toMatchObject({ minibatchSize: 2, paretoSize: 2, maxMetricCalls: 22 })
-    expect(searchPlan(20, 30, 5)).toMatchObject({ minibatchSize: 5, paretoSize: 10 })
   })
 })
 
