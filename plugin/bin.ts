@@ -21,5 +21,6 @@ if (command.kind === 'usage-error') {
 }
 if (command.optimize) process.env[learnEnv.optimize] = '1'
 if (command.accept) process.env[learnEnv.accept] = '1'
+if (command.noCache) process.env[learnEnv.noCache] = '1'
 const vitest = await startVitest('test', command.filter, command.options)
 if (!vitest.shouldKeepServer()) await vitest.exit()

@@ -12,6 +12,8 @@ export const help = `vitest-learn [vitest flags and filters]
   --optimize   optimize the selected specs' prompts (GEPA, judged), writing a new checkpoint
                only when it beats the current one; then record the cases under it
   --accept     accept this run's scores as the new baseline of specs edited since their checkpoint
+  --no-cache   with --optimize: call every model live instead of replaying optimize's call cache
+               (also turns off Vitest's own cache for the run)
   --version    print the versions of vitest-learn and Vitest
 
 Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
@@ -29,7 +31,7 @@ export type LearnCommand =
   | { kind: 'version'; text: string }
   /** A mistake on the command line: print the message to stderr and exit with 2. */
   | { kind: 'usage-error'; message: string }
-  | { kind: 'run'; filter: string[]; options: VitestArgs['options']; optimize: boolean; accept: boolean }
+  | { kind: 'run'; filter: string[]; options: VitestArgs['options']; optimize: boolean; accept: boolean; noCache: boolean }
 
 /** The parts of Vitest's command line parser (cac) the unknown-flag check reads. */
 interface CacOption {
@@ -108,8 +110,10 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
   const { filter, options } = parsed
   const optimize = argv.includes('--optimize')
   const accept = argv.includes('--accept')
+  // Vitest's flag too (its results cache): it is passed on as well.
+  const noCache = flags.includes('--no-cache')
   // Optimizing and accepting are one-off jobs, never a watch session.
   if ((optimize || accept) && !options.watch) options.run = true
   if (filter.some((item) => /:\d+$/.test(item))) options.includeTaskLocation ??= true
-  return { kind: 'run', filter, options, optimize, accept }
+  return { kind: 'run', filter, options, optimize, accept, noCache }
 }

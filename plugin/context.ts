@@ -29,12 +29,16 @@ export interface LearnProvided {
 export interface LearnOptimizeSettings {
   /** Cases evaluated at once. Default 8. */
   concurrency?: number
-  /** Cost cap of one spec's search, in tokens. */
+  /** Cost cap of one spec's whole optimize run (synthesis, search, decision), in tokens. */
   maxTokens?: number
-  /** Cost cap of one spec's search, in estimated dollars. */
+  /** Cost cap of one spec's whole optimize run, in estimated dollars; models ax has no price for need `prices`. */
   maxUsd?: number
-  /** Seeds the data split, GEPA and the statistics. Default 1. */
+  /** Prices of models ax has none for, by model name: dollars per million prompt and completion tokens. */
+  prices?: Record<string, { promptPerMillion: number; completionPerMillion: number }>
+  /** Seeds the data split, the search and the statistics. Default 1. */
   seed?: number
+  /** Call every model live instead of replaying optimize's call cache (`vitest-learn --optimize --no-cache`). */
+  noCache?: boolean
 }
 
 export interface LearnCaseMeta {
@@ -84,12 +88,16 @@ export interface LearnOptimizeMeta {
   previousVersion?: number
   /** `0.620 → 0.810 (+0.190, 95% CI +0.120..+0.260, n=12)` */
   comparison: string
+  /** How likely the candidate is better than the current program (paired bootstrap). */
+  winProbability: number
   calls: number
   tokens: number
   usd: number
-  metricCalls: number
-  maxMetricCalls: number
-  stoppedBy?: string
+  rounds: number
+  budget: number
+  proposals: number
+  accepted: number
+  stoppedBy: 'budget' | 'cost-cap' | 'converged'
   instructionDiff: string
   warnings: string[]
 }

@@ -8,7 +8,7 @@ import { retrySettingsProblem, type RetrySettings } from '../src/models/index.js
 import { isModel, type LearnAIArgs } from '../src/spec.js'
 import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
-import { acceptRequested, optimizeRequested } from './mode.js'
+import { acceptRequested, noCacheRequested, optimizeRequested } from './mode.js'
 import { LearnReporter } from './reporter.js'
 import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
@@ -57,7 +57,7 @@ const knownOptions: {
 } = {
   options: { student: true, teacher: true, judge: true, snapshotDir: true, traces: true, optimize: true, concurrency: true, timeout: true, retry: true },
   traces: { storage: true },
-  optimize: { concurrency: true, maxTokens: true, maxUsd: true, seed: true },
+  optimize: { concurrency: true, maxTokens: true, maxUsd: true, prices: true, seed: true, noCache: true },
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -66,6 +66,18 @@ const where = (field: string) => ({ file: 'vitest.config', field: `learn({ ${fie
 function checkKnown(value: Record<string, unknown>, known: Record<string, true>, kind: string, prefix: string): void {
   for (const key of Object.keys(value))
     if (!Object.hasOwn(known, key)) throw new LearnError(unknownNameMessage(kind, key, Object.keys(known)), where(`${prefix}${key}`))
+}
+
+function validateOptimizeSetting(setting: string, value: unknown): void {
+  const at = where(`optimize.${setting}`)
+  if (setting === 'noCache') {
+    if (typeof value !== 'boolean') throw new LearnError('must be true or false', at)
+  } else if (setting === 'prices') {
+    const price = (item: unknown) => isObject(item) && [item.promptPerMillion, item.completionPerMillion].every((rate) => typeof rate === 'number' && rate >= 0)
+    if (!isObject(value) || !Object.values(value).every(price))
+      throw new LearnError("must map model names to { promptPerMillion, completionPerMillion } in dollars, e.g. { 'my-model': { promptPerMillion: 0.15, completionPerMillion: 0.6 } }", at)
+  } else if (typeof value !== 'number' || !(value >= (setting === 'concurrency' ? 1 : 0)))
+    throw new LearnError(`must be a number${setting === 'concurrency' ? ' >= 1' : ' >= 0'}`, at)
 }
 
 function validateOptions(options: unknown): asserts options is LearnPluginOptions {
@@ -82,12 +94,9 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
         throw new LearnError("must be { storage: 'sqlite:./traces.db' } (or memory:, file:./dir, postgres://…)", where(key))
     }
     if (key === 'optimize') {
-      if (!isObject(value)) throw new LearnError('must be { concurrency?, maxTokens?, maxUsd?, seed? }', where(key))
+      if (!isObject(value)) throw new LearnError('must be { concurrency?, maxTokens?, maxUsd?, prices?, seed?, noCache? }', where(key))
       checkKnown(value, knownOptions.optimize, 'setting', 'optimize.')
-      for (const [setting, number] of Object.entries(value)) {
-        if (typeof number !== 'number' || !(number >= (setting === 'concurrency' ? 1 : 0)))
-          throw new LearnError(`must be a number${setting === 'concurrency' ? ' >= 1' : ' >= 0'}`, where(`optimize.${setting}`))
-      }
+      for (const [setting, item] of Object.entries(value)) validateOptimizeSetting(setting, item)
     }
     if (key === 'retry') {
       const problem = retrySettingsProblem(value)
@@ -133,7 +142,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         },
         optimize: optimizeRequested(),
         accept: acceptRequested(),
-        optimizeSettings: options.optimize ?? {},
+        optimizeSettings: { ...options.optimize, ...(noCacheRequested() ? { noCache: true } : {}) },
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
         caseTimeoutMs: options.timeout ?? defaultCaseTimeoutMs,

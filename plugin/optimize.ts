@@ -15,8 +15,8 @@ export interface OptimizeRun {
 function progressLine(event: OptimizeProgress): string {
   const seconds = (event.elapsedMs / 1000).toFixed(1)
   return (
-    `[optimize ${event.spec}] ${event.phase} · round ${event.round} · best ${event.bestScore.toFixed(3)} · ` +
-    `metric calls ${event.metricCalls}/${event.maxMetricCalls} · ${event.calls} live, ${event.cacheHits} cached · ` +
+    `[optimize ${event.spec}] ${event.phase} · round ${event.round}/${event.rounds} · best ${event.bestScore.toFixed(3)} · ` +
+    `${event.proposals} proposals, ${event.accepted} kept · ${event.calls} live, ${event.cacheHits} cached · ` +
     `${event.tokens} tokens · $${event.usd.toFixed(4)} · ${seconds}s`
   )
 }
@@ -51,9 +51,12 @@ export async function runOptimize(spec: SomeLearnSpec, provided: LearnProvided, 
       calls: result.cost.calls,
       tokens: result.cost.usage.totalTokens,
       usd: result.cost.usd,
-      metricCalls: result.stats.metricCalls,
-      maxMetricCalls: result.stats.maxMetricCalls,
-      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+      rounds: result.stats.rounds,
+      budget: result.stats.budget,
+      proposals: result.stats.proposals,
+      accepted: result.stats.accepted,
+      winProbability: result.comparison.winProbability,
+      stoppedBy: result.stoppedBy,
       instructionDiff: result.instruction.diff,
       warnings: result.warnings,
     }

@@ -137,13 +137,13 @@ export class LearnReporter implements Reporter {
     const verdict =
       meta.decision === 'written'
         ? pc.green(`wrote v${meta.version}`)
-        : pc.red(`kept ${meta.previousVersion ? `v${meta.previousVersion}` : 'the seed'}`)
+        : pc.yellow(`kept ${meta.previousVersion ? `v${meta.previousVersion}` : 'the seed'}`)
     log()
-    log(`${pc.bold(' vitest-learn optimize')}  ${name}: ${verdict}  ${meta.comparison}`)
+    log(`${pc.bold(' vitest-learn optimize')}  ${name}: ${verdict}  ${meta.comparison}  ${pc.dim(`P(better) ${meta.winProbability.toFixed(2)}`)}`)
     log(
       pc.dim(
         `   ${meta.calls} live calls · ${meta.tokens} tokens · $${meta.usd.toFixed(4)} · ` +
-          `${meta.metricCalls}/${meta.maxMetricCalls} metric calls${meta.stoppedBy ? ` · stopped by ${meta.stoppedBy}` : ''}`,
+          `${meta.rounds}/${meta.budget} rounds, ${meta.proposals} proposals, ${meta.accepted} kept · stopped by ${meta.stoppedBy}`,
       ),
     )
     for (const line of meta.instructionDiff.split('\n').filter(Boolean))

@@ -8,6 +8,7 @@ import { apiKeysOf } from '../src/redact.js'
 import type { TapeMode } from '../src/tape/tape.js'
 import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
+import type { OptimizeResult } from '../src/optimize/types.js'
 import type { LearnCaseMeta } from './context.js'
 import { openCallCache, runOptimize } from './optimize.js'
 import { nameClash } from './spec-names.js'
@@ -53,6 +54,12 @@ async function acceptIfChanged(session: SpecSession, specFile: string, snapshotD
   const checkpoint = await acceptBaseline({ spec: session.spec, specFile, snapshotDir, current: session.checkpoint, scores })
   session.useBaselineOf(checkpoint)
   return checkpoint.version
+}
+
+/** Why optimize kept the current program, in a few words. */
+function keptBecause(result: OptimizeResult): string {
+  if (result.instruction.after === result.instruction.before) return `the search found no better instruction (${result.stats.rounds} rounds, ${result.stats.proposals} proposals, stopped: ${result.stoppedBy})`
+  return `the candidate did not beat it by more than noise on the held-out cases (P(better) ${result.comparison.winProbability.toFixed(2)})`
 }
 
 function currentMode(): TapeMode {
@@ -128,10 +135,9 @@ export function register(value: unknown, file: string) {
           callCache = await openCallCache(current, provided, displayFile)
           return
         }
+        // Nothing better found is a normal outcome: the test passes, and says so.
         const kept = result.previousVersion ? `checkpoint v${result.previousVersion}` : 'the seed instruction'
-        throw new LearnError(`kept ${kept}: the candidate did not beat it by more than noise on the held-out cases: ${meta.comparison}`, {
-          file: displayFile,
-        })
+        await context.annotate(`kept ${kept}: ${keptBecause(result)}: ${meta.comparison}`, 'notice')
       },
     )
 

@@ -2,10 +2,12 @@ import type { AxAIService, AxAIServiceOptions, AxChatRequest, AxChatResponse, Ax
 import { DelegatingAIService } from './delegating-service.js'
 
 export interface CallObserver {
-  /** Runs before each chat call; throwing refuses the call. */
-  before?(): void
+  /** Runs before each chat call with its request; throwing refuses the call. */
+  before?(req: Readonly<AxChatRequest<unknown>>): void
   /** Runs with the answer's usage once it is complete (at the end of a stream). */
   after(modelUsage: AxModelUsage | undefined, live: AxAIService): void
+  /** Runs instead of `after` when the call (or its stream) fails. */
+  failed?(): void
 }
 
 /** Passes every call through, telling an observer about each chat call and the usage it returned. */
@@ -18,8 +20,14 @@ export class ObservedService extends DelegatingAIService {
   }
 
   override async chat(req: Readonly<AxChatRequest<unknown>>, options?: Readonly<AxAIServiceOptions>) {
-    this.observer.before?.()
-    const answer = await this.live.chat(req as AxChatRequest, options)
+    this.observer.before?.(req)
+    let answer: Awaited<ReturnType<AxAIService['chat']>>
+    try {
+      answer = await this.live.chat(req as AxChatRequest, options)
+    } catch (error) {
+      this.observer.failed?.()
+      throw error
+    }
     if (!(answer instanceof ReadableStream)) {
       this.observer.after(answer.modelUsage, this.live)
       return answer

@@ -74,6 +74,13 @@ describe('vitest-learn command line', () => {
     expect(command).toEqual(expect.objectContaining({ kind: 'run', filter: ['support.learn.ts'], optimize: true, accept: false }))
     expect((command as Extract<LearnCommand, { kind: 'run' }>).options.run).toBe(true)
   })
+
+  it('reads --no-cache for optimize and leaves it to Vitest too (its own cache flag)', async () => {
+    const command = await parse('--optimize', '--no-cache', 'support.learn.ts')
+    expect(command).toEqual(expect.objectContaining({ kind: 'run', filter: ['support.learn.ts'], optimize: true, noCache: true }))
+    expect((command as Extract<LearnCommand, { kind: 'run' }>).options.cache).toBe(false)
+    expect(await parse('--optimize')).toEqual(expect.objectContaining({ noCache: false }))
+  })
 })
 
 describe('the vitest-learn bin', () => {

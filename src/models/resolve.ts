@@ -13,6 +13,8 @@ export interface ResolvedModel {
   identity: ModelIdentity
   /** Values that must never be written anywhere. */
   secrets: string[]
+  /** Where calls go (apiURL, else the provider's default): what stands behind the model's name. */
+  endpoint?: string
 }
 
 /** Sent to a local server (`apiURL` set, or a provider that needs no key) when no key is configured. */
@@ -74,11 +76,13 @@ export function resolveModel(model: LearnModel, role: ModelRole): ResolvedModel 
   const { model: modelName, ...config } = args.config ?? {}
   const identity: ModelIdentity = { provider: args.name, model: typeof modelName === 'string' ? modelName : 'default', config }
   const secrets = apiKey ? [apiKey] : []
+  const endpoint = apiURL ?? profile?.baseURL ?? undefined
+  const where = endpoint ? { endpoint } : {}
   if (!hasKey && apiURL === undefined && profile?.auth.required !== false) {
-    return { service: withoutKey(service, role, args.name), identity, secrets }
+    return { service: withoutKey(service, role, args.name), identity, secrets, ...where }
   }
   const site: CallSite = { role, provider: args.name, model: identity.model, apiURL, defaultURL: profile?.baseURL ?? undefined, secrets }
-  return { service: new RetryingService(service, site, retrySettings(retry as RetrySettings | undefined)), identity, secrets }
+  return { service: new RetryingService(service, site, retrySettings(retry as RetrySettings | undefined)), identity, secrets, ...where }
 }
 
 /** Models configured for the whole project (the plugin's options); a spec may override each. */
