@@ -4,7 +4,9 @@
 // server, so requests are counted apart. Quality is the world's true quality of the final
 // instruction, computed from its rules (never the judge's mean); lift share is
 // (final − seed) / (ceiling − seed).
-// Run: npm run bench:optimize-quality -- --seeds 5 --world support-rules --budget 20 --ax-multiples 1,2,4
+// For each budget in --budgets (rounds), the project's run, then ax's optimize() at the requests
+// that run used; and ax at --ax-multiples of the requests of the largest budget's run.
+// Run: npm run bench:optimize-quality -- --seeds 5 --world support-rules --budgets 5,10,20 --ax-multiples 2,4
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,18 +28,19 @@ const { values: args } = parseArgs({
   options: {
     seeds: { type: 'string', default: '5' },
     world: { type: 'string' },
-    budget: { type: 'string', default: '20' },
-    'ax-multiples': { type: 'string', default: '1,2,4' },
+    budgets: { type: 'string', default: '5,10,20' },
+    'ax-multiples': { type: 'string', default: '2,4' },
     'ax-minibatch': { type: 'string', default: '3' },
   },
 })
 const seeds = Number(args.seeds)
-const budget = Number(args.budget)
+const budgets = args.budgets.split(',').map(Number)
+const budget = Math.max(...budgets)
 const multiples = args['ax-multiples'].split(',').map(Number)
 const axMinibatch = Number(args['ax-minibatch'])
 const selected = worlds.filter((world) => args.world === undefined || world.name === args.world)
 if (selected.length === 0) throw new Error(`--world must be one of ${worlds.map((world) => world.name).join(', ')}, got ${args.world}`)
-for (const [name, value] of [['seeds', seeds], ['budget', budget], ['ax-minibatch', axMinibatch], ...multiples.map((m) => ['ax-multiples', m] as const)] as const)
+for (const [name, value] of [['seeds', seeds], ['ax-minibatch', axMinibatch], ...budgets.map((b) => ['budgets', b] as const), ...multiples.map((m) => ['ax-multiples', m] as const)] as const)
   if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name} must be whole numbers > 0, got ${String(value)}`)
 
 interface Run {
@@ -58,7 +61,7 @@ async function withServer<T>(world: SomeWorld, seed: number, work: (server: Mode
 }
 
 /** The project's optimizer from scratch: fresh snapshot and cache folders. */
-async function runOurs(world: SomeWorld, seed: number): Promise<Run> {
+async function runOurs(world: SomeWorld, seed: number, budget: number): Promise<Run> {
   const root = await mkdtemp(join(tmpdir(), 'vitest-learn-quality-'))
   try {
     return await withServer(world, seed, async (server) => {
@@ -73,7 +76,13 @@ async function runOurs(world: SomeWorld, seed: number): Promise<Run> {
       const written = result.decision === 'written'
       const final = written ? result.instruction.after : result.instruction.before
       const candidate = written ? '' : `, candidate ${world.trueQuality(result.instruction.after).toFixed(3)}`
-      return { method: 'vitest-learn', seed, requests: server.requests, quality: world.trueQuality(final), note: `${written ? `wrote v${result.version}` : 'kept the seed'}${candidate}` }
+      return {
+        method: `vitest-learn b${budget}`,
+        seed,
+        requests: server.requests,
+        quality: world.trueQuality(final),
+        note: `${written ? `wrote v${result.version}` : 'kept the seed'}${candidate}, ${result.stats.rounds} rounds, ${result.stats.proposals} proposals, ${result.stoppedBy}`,
+      }
     })
   } finally {
     await rm(root, { recursive: true, force: true })
@@ -152,27 +161,31 @@ for (const world of selected) {
   const liftOf = (quality: number) => (quality - world.seedQuality) / (world.ceiling - world.seedQuality)
   console.log(
     `\n${world.name}: seed instruction ${world.seedQuality.toFixed(3)}, ceiling ${world.ceiling.toFixed(3)} ` +
-      `(true quality over ${world.evaluationSet.length} inputs); budget ${budget}, ax minibatch ${axMinibatch}\n`,
+      `(true quality over ${world.evaluationSet.length} inputs); budgets ${budgets.join(', ')} rounds, ax minibatch ${axMinibatch}\n`,
   )
-  console.log('method               | seed | requests | true quality | lift share | note')
+  console.log('method                    | seed | requests | true quality | lift share | note')
   const runs: Run[] = []
   const print = (run: Run) => {
     runs.push(run)
     console.log(
-      `${run.method.padEnd(20)} | ${String(run.seed).padStart(4)} | ${String(run.requests).padStart(8)} | ${run.quality.toFixed(3).padStart(12)} | ${liftOf(run.quality).toFixed(2).padStart(10)} | ${run.note}`,
+      `${run.method.padEnd(25)} | ${String(run.seed).padStart(4)} | ${String(run.requests).padStart(8)} | ${run.quality.toFixed(3).padStart(12)} | ${liftOf(run.quality).toFixed(2).padStart(10)} | ${run.note}`,
     )
   }
   for (let seed = 1; seed <= seeds; seed++) {
-    const ours = await runOurs(world, seed)
-    print(ours)
-    for (const multiple of multiples) print({ method: `ax optimize() ×${multiple}`, ...(await runAxNear(world, seed, ours.requests * multiple)) })
+    for (const each of budgets) {
+      const ours = await runOurs(world, seed, each)
+      print(ours)
+      print({ method: `ax at b${each}'s requests`, ...(await runAxNear(world, seed, ours.requests)) })
+      if (each === budget)
+        for (const multiple of multiples) print({ method: `ax ×${multiple} b${each}'s requests`, ...(await runAxNear(world, seed, ours.requests * multiple)) })
+    }
   }
   console.log('\nmedians')
-  console.log('method               | requests | true quality | lift share')
+  console.log('method                    | requests | true quality | lift share')
   for (const method of [...new Set(runs.map((run) => run.method))]) {
     const own = runs.filter((run) => run.method === method)
     const quality = median(own.map((run) => run.quality))
-    console.log(`${method.padEnd(20)} | ${String(median(own.map((run) => run.requests))).padStart(8)} | ${quality.toFixed(3).padStart(12)} | ${liftOf(quality).toFixed(2).padStart(10)}`)
+    console.log(`${method.padEnd(25)} | ${String(median(own.map((run) => run.requests))).padStart(8)} | ${quality.toFixed(3).padStart(12)} | ${liftOf(quality).toFixed(2).padStart(10)}`)
   }
 }
 console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`)

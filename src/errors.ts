@@ -35,3 +35,9 @@ export class LearnError extends Error {
     return new LearnError(this.detail, { file, field: this.field, fix: this.fix })
   }
 }
+
+/** The first error of a type in an error's cause chain (ax wraps what a service throws, as `cause`). */
+export function causeOfType<T extends Error>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let item = error; item instanceof Error; item = item.cause) if (item instanceof type) return item
+  return undefined
+}

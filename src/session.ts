@@ -145,7 +145,7 @@ export class SpecSession {
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
     try {
-      const prediction = await this.withTapeErrors(item.id, () => forwardStep(this.program(), student, item.input))
+      const prediction = await this.withTapeErrors(item.id, () => forwardStep(this.program(), student, item.input, this.checkpoint?.program.modelConfig))
       const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
       const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)

@@ -76,6 +76,25 @@ describe('AxLearn', () => {
     expect(trace!.metadata).toMatchObject({ checkpointVersion: 2 })
   })
 
+  it('applies the checkpoint’s component map and model settings, the caller’s own settings first', async () => {
+    const storage = plainStorage()
+    await storage.save('components', {
+      type: 'checkpoint',
+      name: 'components',
+      version: 1,
+      createdAt: new Date(),
+      instruction: 'Answer in words.',
+      metadata: { componentMap: { 'root::instruction': 'Answer with digits only.' }, modelConfig: { temperature: 0.2, topP: 0.5 } },
+    })
+    const learner = new AxLearn(ax('question:string -> answer:string'), { name: 'components', storage })
+    server.reset()
+    expect((await learner.forward(model(), { question: 'What is 2+2?' })).answer).toBe('4')
+    await learner.forward(model(), { question: 'What is 2+2?' }, { modelConfig: { temperature: 0.9 } })
+    const bodies = server.calls.map((call) => call.body)
+    expect(bodies[0]).toMatchObject({ temperature: 0.2, top_p: 0.5 })
+    expect(bodies[1]).toMatchObject({ temperature: 0.9, top_p: 0.5 })
+  })
+
   it('saves a trace of a failed call and rethrows the error', async () => {
     const storage = new AxMemoryStorage()
     const failing = new AxMockAIService<string>({ shouldError: true, errorMessage: 'model is down' })

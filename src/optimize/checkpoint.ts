@@ -14,11 +14,12 @@ export async function writeCheckpoint(snapshotDir: string, checkpoint: LearnChec
   return { current, history: historyPath(snapshotDir, checkpoint.version) }
 }
 
-/** What a checkpoint keeps of a program: its texts and demos, never the training set. */
+/** What a checkpoint keeps of a program: its texts, demos and model settings, never the training set. */
 export function committedProgram(state: LearnProgramState): LearnProgramState {
   return {
     instruction: state.instruction,
     ...(state.demos?.length ? { demos: state.demos } : {}),
     ...(state.componentMap ? { componentMap: state.componentMap } : {}),
+    ...(state.modelConfig && Object.keys(state.modelConfig).length > 0 ? { modelConfig: state.modelConfig } : {}),
   }
 }

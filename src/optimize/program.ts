@@ -21,8 +21,9 @@ export function componentsOf(program: SomeProgram): Record<string, string> {
 }
 
 /**
- * A state as it behaves: the texts the program ends up with and its demos. Two states that
- * render the same prompt (an instruction given directly or through the component map) are equal.
+ * A state as it behaves: the texts the program ends up with, its demos and its model settings. Two
+ * states that render the same prompt (an instruction given directly or through the component map)
+ * are equal.
  */
 export function effectiveState(spec: SomeLearnSpec, state: LearnProgramState): LearnProgramState {
   const program = buildProgram(spec, state)
@@ -31,6 +32,7 @@ export function effectiveState(spec: SomeLearnSpec, state: LearnProgramState): L
     instruction: program.getInstruction() ?? state.instruction,
     ...(state.demos?.length ? { demos: state.demos } : {}),
     ...(Object.keys(componentMap).length > 0 ? { componentMap } : {}),
+    ...(state.modelConfig ? { modelConfig: state.modelConfig } : {}),
   }
 }
 

@@ -78,6 +78,12 @@ export interface SearchResult {
   candidates: CandidateRecord[]
 }
 
+/** A problem a round targets, and how many proposals it gets. */
+interface Target {
+  theme: Theme
+  proposals: number
+}
+
 /** A child on trial: the problem it was proposed for, the cases that show it, and the cases that check for harm. */
 interface Trial {
   child: Candidate
@@ -142,7 +148,10 @@ class Search {
         break
       }
       this.progress.round = round
+      // Too few problems to fill the round: look at more cases meanwhile, for the rounds to come.
+      const looking = target.themes.length < options.plan.proposals ? this.widen(target.parent) : undefined
       const kept = await this.playRound(target.parent, target.themes, round)
+      await looking
       if (kept.length > 0) this.emptyLooks = 0
       await this.mergeKept(target.parent, kept, round)
       this.report()
@@ -151,14 +160,35 @@ class Search {
     return { state: best.state, progress: { ...this.progress }, stoppedBy, candidates: this.records() }
   }
 
+  /**
+   * The round's proposals shared among the problems, most widespread first: one each, then more to
+   * problems with cases enough for another set of `focus` cases (a symptom with several causes,
+   * such as "expected high, got normal", gets proposals on different cases of it).
+   */
+  private share(themes: readonly Theme[]): Target[] {
+    const { proposals, focus } = this.options.plan
+    const targets = themes.slice(0, proposals).map((theme) => ({ theme, proposals: 1 }))
+    for (let left = proposals - targets.length, grew = true; left > 0 && grew; ) {
+      grew = false
+      for (const target of targets) {
+        if (left > 0 && target.theme.caseIds.length > target.proposals * focus) {
+          target.proposals++
+          left--
+          grew = true
+        }
+      }
+    }
+    return targets
+  }
+
   /** A parent from the front with problems still worth a try, and up to `proposals` of them. */
-  private async pickTarget(): Promise<{ parent: Candidate; themes: Theme[] } | undefined> {
+  private async pickTarget(): Promise<{ parent: Candidate; themes: Target[] } | undefined> {
     const first = this.pool.pickParent(this.random)
     const parents = [first, ...this.pool.front().map((member) => member.candidate).filter((candidate) => candidate !== first)]
     for (const parent of parents) {
       await this.explain(parent)
       const themes = this.pool.themesOf(parent).filter((theme) => this.attemptsLeft(parent, theme) > 0)
-      if (themes.length > 0) return { parent, themes: themes.slice(0, this.options.plan.proposals) }
+      if (themes.length > 0) return { parent, themes: this.share(themes) }
     }
     return undefined
   }
@@ -173,14 +203,14 @@ class Search {
   }
 
   /**
-   * When nothing seen so far is left to fix, the best candidate is evaluated on training cases the
-   * search has not looked at yet, a batch at a time: false once there are none.
+   * A candidate (the best, by default) evaluated on a batch of training cases the search has not
+   * looked at yet: when nothing seen so far is left to fix, or too little to fill a round. False
+   * once there are none.
    */
-  private async widen(): Promise<boolean> {
-    const best = this.pool.best()
-    const unseen = this.options.train.filter((item) => !best.views.has(item.id))
+  private async widen(candidate = this.pool.best()): Promise<boolean> {
+    const unseen = this.options.train.filter((item) => !candidate.views.has(item.id))
     if (unseen.length === 0 || this.options.stopped()) return false
-    await this.measure(best, this.shuffled(unseen).slice(0, Math.max(1, Math.ceil(this.options.plan.sample / 2))))
+    await this.measure(candidate, this.shuffled(unseen).slice(0, Math.max(1, Math.ceil(this.options.plan.sample / 2))))
     return true
   }
 
@@ -200,11 +230,10 @@ class Search {
   }
 
   /**
-   * The cases a proposal targets: up to `focus` cases where the parent, measured now, still shows
+   * The cases proposals target: up to `focus` cases where the parent, measured now, still shows
    * the problem (cases it only inherited the problem on are measured first, a few at a time).
    */
-  private async focusOf(parent: Candidate, theme: Theme): Promise<string[]> {
-    const { focus } = this.options.plan
+  private async focusOf(parent: Candidate, theme: Theme, focus: number): Promise<string[]> {
     const ordered = theme.caseIds
       .map((caseId) => ({ caseId, view: parent.views.get(caseId)! }))
       .sort((a, b) => Number(b.view.measured) - Number(a.view.measured) || a.view.score - b.view.score || (a.caseId < b.caseId ? -1 : 1))
@@ -223,12 +252,10 @@ class Search {
    * children in the order of the problems (so a run does not depend on which answer came first),
    * each child evaluated against the parent, and the kept ones returned.
    */
-  private async playRound(parent: Candidate, themes: readonly Theme[], round: number): Promise<Candidate[]> {
-    const proposals = await Promise.all(themes.map((theme) => this.propose(parent, theme)))
+  private async playRound(parent: Candidate, targets: readonly Target[], round: number): Promise<Candidate[]> {
+    const proposals = (await Promise.all(targets.map((target) => this.propose(parent, target)))).flat()
     const trials: Trial[] = []
-    for (const proposal of proposals) {
-      if (!proposal) continue
-      const { theme, focus, instruction } = proposal
+    for (const { theme, focus, instruction } of proposals) {
       const tried = this.triesOf(theme)
       const state = instruction === undefined ? undefined : withInstruction(this.options.spec, parent.state, instruction)
       if (instruction === undefined || !state || this.seen.has(this.seenKey(state))) {
@@ -258,23 +285,31 @@ class Search {
     return tries
   }
 
-  /** The focus cases of a problem and the teacher's new instruction for it; undefined when the problem no longer shows. */
-  private async propose(parent: Candidate, theme: Theme): Promise<{ theme: Theme; focus: string[]; instruction: string | undefined } | undefined> {
-    const focus = await this.focusOf(parent, theme)
-    if (focus.length === 0) return undefined
-    this.progress.proposals++
-    const instruction = await proposeInstruction(this.options.teacher, {
-      instruction: parent.state.instruction,
-      task: this.options.spec.program.getSignature().toString(),
-      theme,
-      examples: focus.map((caseId) => {
-        const view = parent.views.get(caseId)!
-        const about = view.problems.filter((problem) => showsTheme([problem], theme))
-        return { input: this.cases.get(caseId)!.input, output: view.prediction, feedback: about.map((problem) => problem.text).join(' ') }
+  /**
+   * A problem's focus cases, split into one set per proposal, and the teacher's new instruction for
+   * each set (undefined when it proposed nothing new); none when the problem no longer shows.
+   */
+  private async propose(parent: Candidate, { theme, proposals }: Target): Promise<{ theme: Theme; focus: string[]; instruction: string | undefined }[]> {
+    const { focus: size } = this.options.plan
+    const cases = await this.focusOf(parent, theme, size * proposals)
+    const sets = Array.from({ length: Math.ceil(cases.length / size) }, (_, index) => cases.slice(index * size, (index + 1) * size))
+    return Promise.all(
+      sets.map(async (focus) => {
+        this.progress.proposals++
+        const instruction = await proposeInstruction(this.options.teacher, {
+          instruction: parent.state.instruction,
+          task: this.options.spec.program.getSignature().toString(),
+          theme,
+          examples: focus.map((caseId) => {
+            const view = parent.views.get(caseId)!
+            const about = view.problems.filter((problem) => showsTheme([problem], theme))
+            return { input: this.cases.get(caseId)!.input, output: view.prediction, feedback: about.map((problem) => problem.text).join(' ') }
+          }),
+          triedBefore: this.triesOf(theme).flatMap((attempt) => (attempt.instruction ? [attempt.instruction] : [])),
+        }).catch(() => undefined)
+        return { theme, focus, instruction }
       }),
-      triedBefore: this.triesOf(theme).flatMap((attempt) => (attempt.instruction ? [attempt.instruction] : [])),
-    }).catch(() => undefined)
-    return { theme, focus, instruction }
+    )
   }
 
   /**

@@ -73,6 +73,8 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   private readonly queue: SaveQueue
   private readonly loading: Promise<AxCheckpoint | undefined>
   private checkpoint: AxCheckpoint | undefined
+  /** The model settings of the checkpoint applied. */
+  private modelConfig: Record<string, unknown> | undefined
   private lastAI: AxAIService | undefined
   private readonly credentials = new WeakMap<AxAIService, Promise<string[]>>()
 
@@ -129,12 +131,23 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     return secrets
   }
 
-  /** Puts a checkpoint's instruction and demos on the program. */
+  /**
+   * Puts a checkpoint on the program: its instruction, demos and optimized components (e.g. tool
+   * descriptions); its model settings go with every forward() (the caller's own options win).
+   */
   apply(checkpoint: AxCheckpoint): void {
     if (checkpoint.instruction) this.gen.setInstruction(checkpoint.instruction)
     if (checkpoint.examples?.length)
       this.gen.setDemos([{ programId: this.gen.getId(), traces: checkpoint.examples } as unknown as AxProgramDemos<IN, OUT>])
+    const { componentMap, modelConfig } = checkpoint.metadata ?? {}
+    if (isTextMap(componentMap)) this.gen.applyOptimizedComponents(componentMap)
+    this.modelConfig = isPlainObject(modelConfig) ? modelConfig : undefined
     this.checkpoint = checkpoint
+  }
+
+  private withModelConfig(options: Readonly<AxProgramForwardOptions<string>> | undefined): Readonly<AxProgramForwardOptions<string>> | undefined {
+    if (!this.modelConfig) return options
+    return { ...options, modelConfig: { ...this.modelConfig, ...options?.modelConfig } } as AxProgramForwardOptions<string>
   }
 
   /** Resolves once the latest checkpoint (if any) is applied. */
@@ -151,14 +164,14 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
   async forward(ai: AxAIService, values: IN, options?: Readonly<AxProgramForwardOptions<string>>): Promise<OUT> {
     await this.loading
     this.lastAI = ai
-    if (this.options.enableTracing === false) return this.gen.forward(ai, values, options)
+    if (this.options.enableTracing === false) return this.gen.forward(ai, values, this.withModelConfig(options))
     const secrets = await this.secretsFor(ai)
     const meter = new UsageMeter(ai)
     const startTime = new Date()
     let output: OUT | undefined
     let failure: unknown
     try {
-      output = await this.gen.forward(meter.service, values, options)
+      output = await this.gen.forward(meter.service, values, this.withModelConfig(options))
       return output
     } catch (error) {
       failure = error
@@ -259,3 +272,6 @@ const stringOrUndefined = (value: unknown): string | undefined => (typeof value 
 export function learn<IN extends Record<string, unknown>, OUT extends AxGenOut>(gen: AxGen<IN, OUT>, options: AxLearnOptions): AxLearn<IN, OUT> {
   return new AxLearn(gen, options)
 }
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isTextMap = (value: unknown): value is Record<string, string> => isPlainObject(value) && Object.values(value).every((text) => typeof text === 'string')

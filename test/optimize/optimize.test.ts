@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LearnError } from '../../src/errors.js'
 import { judgeHash } from '../../src/judge.js'
-import { optimizeSpec, readCheckpoint, specHash, type OptimizeProgress, type OptimizeResult } from '../../src/optimize/index.js'
+import { optimizeSpec, readCheckpoint, specHash, writeCheckpoint, type OptimizeProgress, type OptimizeResult } from '../../src/optimize/index.js'
 import type { AxTrace } from '../../src/storage/types.js'
 import { startModelServer, type ModelServer, type ScriptedCall } from '../support/model-server.js'
 import { arrayStorage, removeTempDirs, RULES, SEED_INSTRUCTION, scriptedModels, scriptedWorld, supportSpec, tempDirs, WORSE_INSTRUCTION, type World } from './support.js'
@@ -176,6 +176,56 @@ describe('optimizeSpec against the scripted model server', () => {
     expect(resumed.instruction).toEqual(full.instruction)
     expect(resumed.stats.cacheHits).toBeGreaterThan(0)
     expect(before + own.requests).toBe(paid)
+  })
+
+  it('carries the checkpoint’s model settings into the calls and the next version', async () => {
+    world.setProposer('improve')
+    const dirs = await tempDirs()
+    await writeCheckpoint(dirs.snapshotDir, {
+      format: 1,
+      name: 'support-optimize',
+      version: 1,
+      parent: null,
+      created: new Date().toISOString(),
+      program: { instruction: SEED_INSTRUCTION, modelConfig: { temperature: 0.3 } },
+    })
+    server.reset()
+    const result = await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url) })
+    expect(result).toMatchObject({ decision: 'written', version: 2 })
+    expect((await readCheckpoint(dirs.snapshotDir))!.program.modelConfig).toEqual({ temperature: 0.3 })
+    const students = server.calls.filter((call) => call.outputs.includes('polite_reply') && call.model === 'gpt-4o-mini')
+    expect(students.length).toBeGreaterThan(0)
+    for (const call of students) expect(call.body.temperature).toBe(0.3)
+  })
+
+  it('keys the call cache by the server behind a model, and never caches a failed call', async () => {
+    world.setProposer('improve')
+    const dirs = await tempDirs()
+    const other = await startModelServer({ script: world.script })
+    try {
+      server.reset()
+      await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url) })
+      expect(server.requests).toBeGreaterThan(0)
+      // The same model names at another address: nothing may come from the first server's answers.
+      await rm(join(dirs.snapshotDir, 'synthetic.json'))
+      await optimizeSpec({ spec: supportSpec(), snapshotDir: join(dirs.snapshotDir, '..', 'elsewhere'), cacheDir: dirs.cacheDir, models: scriptedModels(other.url) })
+      expect(other.requests).toBe(server.requests)
+
+      // Every call refused: the run fails, and the cache holds none of it, so a healthy rerun pays for them.
+      const third = join(dirs.snapshotDir, '..', 'third')
+      const cacheBefore = await readFile(join(dirs.cacheDir, 'support-optimize.json'), 'utf8')
+      other.reset()
+      other.failNext(10_000, 401)
+      await expect(optimizeSpec({ spec: supportSpec({ synthCount: 12 }), snapshotDir: third, cacheDir: dirs.cacheDir, models: scriptedModels(other.url) })).rejects.toThrow(
+        new RegExp(`teacher model \\(openai gpt-4o at ${other.url}/chat/completions\\) refused the API key: HTTP 401`),
+      )
+      expect(await readFile(join(dirs.cacheDir, 'support-optimize.json'), 'utf8')).toBe(cacheBefore)
+      other.reset()
+      await optimizeSpec({ spec: supportSpec({ synthCount: 12 }), snapshotDir: third, cacheDir: dirs.cacheDir, models: scriptedModels(other.url) })
+      expect(other.requests).toBeGreaterThan(0)
+    } finally {
+      await other.close()
+    }
   })
 
   it('learns from production traces: good answers as references, failures with their comment', async () => {

@@ -13,6 +13,8 @@ export interface ScriptedCall {
   outputs: string[];
   inputs: Record<string, string>;
   requestIndex: number;
+  /** The request body as sent (model settings such as temperature, max_tokens). */
+  body: Record<string, unknown>;
 }
 export type ScriptedReply = string | Record<string, unknown>;
 export type Script = (call: ScriptedCall) => ScriptedReply | Promise<ScriptedReply>;
@@ -324,6 +326,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       outputs: parseOutputKeys(system),
       inputs: parseInputs(user, parseInputTitles(system)),
       requestIndex,
+      body,
     };
     calls.push(call);
 

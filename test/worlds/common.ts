@@ -104,7 +104,14 @@ const reflectionTemplate = /I provided an assistant with the following instructi
  * undefined. A proposal is any call with an output named like an instruction (`newValue`,
  * `newInstruction`, `text`...) and an input holding the current one (named `current...`, else `...instruction...`).
  */
-export function teacherReply(teaching: Teaching, pool: readonly Record<string, string>[], next: () => number, call: ScriptedCall): ScriptedReply | undefined {
+export function teacherReply(
+  teaching: Teaching,
+  pool: readonly Record<string, string>[],
+  next: () => number,
+  call: ScriptedCall,
+  /** The right output for an input, for a generation call that asks for outputs too. */
+  answer?: (input: Record<string, string>) => Record<string, string>,
+): ScriptedReply | undefined {
   const text = promptText(call)
   const outputs = call.outputs
   if (outputs.includes('feedbackSummary')) return { feedbackSummary: summarize(teaching, call) }
@@ -118,7 +125,13 @@ export function teacherReply(teaching: Teaching, pool: readonly Record<string, s
   if (template) return `\`\`\`\n${propose(teaching, template[1] ?? '', text)}\n\`\`\``
   if (outputs.includes('examples') && call.inputs.count !== undefined) {
     const count = Number(call.inputs.count)
-    return { examples: Array.from({ length: count }, () => pool[next() % pool.length]) }
+    const withOutputs = answer && call.inputs.output_fields !== undefined
+    return {
+      examples: Array.from({ length: count }, () => {
+        const input = pool[next() % pool.length]!
+        return withOutputs ? { ...input, ...answer(input) } : input
+      }),
+    }
   }
   return undefined
 }

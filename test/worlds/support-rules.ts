@@ -227,7 +227,7 @@ export function createScript(options: { seed?: number } = {}): Script {
   let handedOut = 0
   return (call) => {
     if (call.outputs.includes('score') && call.outputs.includes('reasons')) return judge(call)
-    const teacher = teacherReply(teaching, POOL, () => handedOut++, call)
+    const teacher = teacherReply(teaching, POOL, () => handedOut++, call, ({ customer_query }) => ({ polite_reply: studentReply(customer_query ?? '', CEILING_INSTRUCTION) }))
     if (teacher !== undefined) return teacher
     if (call.outputs.includes('polite_reply')) {
       const query = call.inputs.customer_query ?? ''

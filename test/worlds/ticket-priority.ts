@@ -166,7 +166,7 @@ export const teaching: Teaching = { rules: RULES, evidenced }
 export function createScript(): Script {
   let handedOut = 0
   return (call) => {
-    const teacher = teacherReply(teaching, POOL, () => handedOut++, call)
+    const teacher = teacherReply(teaching, POOL, () => handedOut++, call, ({ ticket }) => ({ priority: truePriority(ticket ?? '') }))
     if (teacher !== undefined) return teacher
     if (call.outputs.includes('priority')) {
       const ticket = call.inputs.ticket ?? ''
