@@ -123,43 +123,62 @@ class Search {
   }
 
   async run(): Promise<SearchResult> {
-    const { options } = this
-    const start = effectiveState(options.spec, options.start)
-    this.seen.add(this.seenKey(start))
-    const sample = this.shuffled(options.train).slice(0, options.plan.sample)
-    const evaluations = await options.evaluator.evaluateAll(start, sample)
-    const root = this.make({ parent: undefined, round: 0, origin: { kind: 'start' }, state: start, views: new Map(), fixed: [], addressed: [] })
-    for (const evaluation of evaluations) if (!evaluation.skipped) root.views.set(evaluation.caseId, viewOf(evaluation))
-    this.keep(root)
-    this.report()
-
+    await this.evaluateStart()
     let stoppedBy: SearchResult['stoppedBy'] = 'budget'
-    for (let round = 1; round <= options.plan.rounds; round++) {
-      if (options.stopped()) {
+    for (let round = 1; round <= this.options.plan.rounds; round++) {
+      if (this.options.stopped()) {
         stoppedBy = 'cost-cap'
         break
       }
-      let target = await this.pickTarget()
-      // Looking further, a batch of unseen cases at a time; two batches in a row that show nothing new end the search.
-      while (!target && this.emptyLooks < 2 && (await this.widen())) {
-        target = await this.pickTarget()
-        if (!target) this.emptyLooks++
-      }
+      const target = await this.findTarget()
       if (!target) {
         stoppedBy = 'converged'
         break
       }
       this.progress.round = round
-      // Too few problems to fill the round: look at more cases meanwhile, for the rounds to come.
-      const looking = target.themes.length < options.plan.proposals ? this.widen(target.parent) : undefined
-      const kept = await this.playRound(target.parent, target.themes, round)
-      await looking
-      if (kept.length > 0) this.emptyLooks = 0
-      await this.mergeKept(target.parent, kept, round)
+      await this.round(target, round)
       this.report()
     }
-    const best = this.pool.best()
-    return { state: best.state, progress: { ...this.progress }, stoppedBy, candidates: this.records() }
+    return { state: this.pool.best().state, progress: { ...this.progress }, stoppedBy, candidates: this.records() }
+  }
+
+  /** The start, evaluated on a sample of the training cases: the first candidate, and the first problems. */
+  private async evaluateStart(): Promise<void> {
+    const { options } = this
+    const start = effectiveState(options.spec, options.start)
+    this.seen.add(this.seenKey(start))
+    const evaluations = await options.evaluator.evaluateAll(start, this.shuffled(options.train).slice(0, options.plan.sample))
+    const root = this.make({ parent: undefined, round: 0, origin: { kind: 'start' }, state: start, views: new Map(), fixed: [], addressed: [] })
+    for (const evaluation of evaluations) if (!evaluation.skipped) root.views.set(evaluation.caseId, viewOf(evaluation))
+    this.keep(root)
+    this.report()
+  }
+
+  /**
+   * The next round's parent and problems; when nothing seen is left to fix, the search looks at
+   * unseen cases a batch at a time, and two batches in a row that show nothing new end it.
+   */
+  private async findTarget(): Promise<{ parent: Candidate; themes: Target[] } | undefined> {
+    let target = await this.pickTarget()
+    while (!target && this.emptyLooks < 2 && (await this.widen())) {
+      target = await this.pickTarget()
+      if (!target) this.emptyLooks++
+    }
+    return target
+  }
+
+  /** One round: the proposals, their children's trials, more cases looked at when the round has room, and the merge. */
+  private async round(target: { parent: Candidate; themes: Target[] }, round: number): Promise<void> {
+    const { parent } = target
+    // Too few problems to fill the round: look at more cases meanwhile, for the rounds to come.
+    const looking = target.themes.length < this.options.plan.proposals ? this.widen(parent) : undefined
+    const kept = await this.playRound(parent, target.themes, round)
+    await looking
+    // What the parent showed on the cases just looked at, its kept children assume too.
+    for (const child of kept)
+      for (const [caseId, view] of this.pool.inherit(parent, child.fixed)) if (!child.views.has(caseId)) child.views.set(caseId, view)
+    if (kept.length > 0) this.emptyLooks = 0
+    await this.mergeKept(parent, kept, round)
   }
 
   /**
