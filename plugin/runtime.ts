@@ -1,6 +1,6 @@
 // Runs inside Vitest workers: the code the transform appends to each spec file calls these.
 import { relative } from 'node:path'
-import { afterAll, describe, expect, inject, test, TestRunner, type TestContext } from 'vitest'
+import { afterAll, afterEach, describe, expect, inject, test, TestRunner, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
 import { isLearnSpec, type LearnSpec } from '../src/spec.js'
@@ -153,7 +153,6 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
     // Cases run concurrently (up to Vitest's maxConcurrency); optimize before them and the gate
     // after them stay sequential, even under --sequence.concurrent.
     test(item.name, { concurrent: true, timeout: provided.caseTimeoutMs, meta: { learnCase: item.id } }, async (context: TestContext) => {
-      context.onTestFinished(() => settlement(context.task.id).resolve())
       const current = await open()
       try {
         const result = await current.runCase(item)
@@ -170,6 +169,8 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
     describe(body: () => void) {
       describe(spec?.name ?? displayFile, () => {
         locate(specLocation, true)
+        // One hook for the suite, rather than onTestFinished in each test (which costs a stack trace).
+        afterEach(({ task }) => settlement(task.id).resolve())
         if (spec && provided.optimize) {
           optimizeTest(spec)
           locate(specLocation)

@@ -45,7 +45,9 @@ const textId = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** The message with one key renamed and its value replaced, keeping the key's place. */
 function swapKey(message: Record<string, unknown>, from: string, to: string, value: unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(message).map(([key, item]) => (key === from ? [to, value] : [key, item])))
+  const swapped: Record<string, unknown> = {}
+  for (const key of Object.keys(message)) swapped[key === from ? to : key] = key === from ? value : message[key]
+  return swapped
 }
 
 const isReference = (message: Record<string, unknown>) => typeof message.text === 'string' && !('content' in message)
