@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import stringify from 'json-stringify-pretty-compact'
 import { LearnError } from '../errors.js'
+import { compactJson } from './compact-json.js'
 import { parseJsonText, readText } from './files.js'
 import type { LearnTape, LearnTapeEntry, LearnTapeRequest, LearnTapeResponse, LearnUsage } from './types.generated.js'
 import { assertFormat } from './validate.js'
@@ -123,5 +123,5 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
       .map(([text, id]) => [id, text.split('\n')]),
   )
   const tape: LearnTape = { format: tapeFormat, spec, texts, entries: fileEntries }
-  return `${stringify(tape, { maxLength: 100 })}\n`
+  return `${compactJson(tape, 100)}\n`
 }
