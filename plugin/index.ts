@@ -4,7 +4,8 @@ import type { Plugin } from 'vite'
 import { configDefaults } from 'vitest/config'
 import type { Vitest } from 'vitest/node'
 import { LearnError } from '../src/errors.js'
-import { retrySettingsProblem, type RetrySettings } from '../src/models/index.js'
+// Not src/models/index.js: that loads @ax-llm/ax, which the main process never needs.
+import { retrySettingsProblem, type RetrySettings } from '../src/models/retry.js'
 import { isModel, type LearnAIArgs } from '../src/spec.js'
 import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
@@ -117,7 +118,8 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       const test = (config.test ??= {})
       // Extend, never replace, the user's include: their own tests keep running beside the specs.
       test.include = [...(test.include ?? configDefaults.include), learnGlob]
-      test.includeTaskLocation ??= true
+      // No includeTaskLocation: it costs every test of the project a stack trace. Spec tests get
+      // their case's location from the transform, and Vitest turns it on for `file:line` filters.
       test.maxConcurrency ??= options.concurrency ?? defaultConcurrency
     },
     configureVitest({ vitest, project }) {

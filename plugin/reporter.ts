@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import fg from 'fast-glob'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
@@ -159,6 +158,8 @@ export class LearnReporter implements Reporter {
     root: string,
     log: (line?: string) => void,
   ): Promise<void> {
+    // Loaded only here: a run without specs (or a config that never reaches this) does not pay for it.
+    const { default: fg } = await import('fast-glob')
     const onDisk = await fg(learnGlob, { cwd: root, absolute: true, ignore: ['**/node_modules/**', ...this.vitest.config.exclude] })
     const ran = new Set(testModules.map((module) => module.moduleId))
     const claimed = new Set([...specs.values()].filter((report) => report.suite).map((report) => report.file))

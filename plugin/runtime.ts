@@ -1,6 +1,6 @@
 // Runs inside Vitest workers: the code the transform appends to each spec file calls these.
 import { relative } from 'node:path'
-import { afterAll, describe, expect, inject, test, type TestContext } from 'vitest'
+import { afterAll, afterEach, describe, expect, inject, test, TestRunner, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
@@ -84,8 +84,24 @@ function caseMeta(spec: string, result: Pick<CaseResult, 'student' | 'judge'>, c
   }
 }
 
+/** 1-based line and column in the spec file, as the transform found them. */
+export interface SpecLocation {
+  line: number
+  column: number
+}
+
+/**
+ * Gives the test just registered (and, with `suite`, its describe block) a location, as Vitest's
+ * includeTaskLocation would, without the stack trace that option costs every test of the project.
+ */
+function locate(location: SpecLocation, suite = false): void {
+  const collector = TestRunner.getCurrentSuite()
+  const task = suite ? collector.suite : collector.tasks.at(-1)
+  if (task && task.type !== 'collector') task.location = location
+}
+
 /** Registers a spec's tests: one per case and a gate, in one `describe` named after the spec. */
-export function register(value: unknown, file: string) {
+export function register(value: unknown, file: string, specLocation: SpecLocation) {
   const provided = inject('vitestLearn')
   const displayFile = relative(provided.root, file)
   const problem = specProblem(value, displayFile) ?? nameClash((value as LearnSpec).name, file, provided)
@@ -141,13 +157,12 @@ export function register(value: unknown, file: string) {
       },
     )
 
-  const caseTest = (index: number) => {
+  const caseTest = (index: number, location: SpecLocation) => {
     const item = spec?.cases[index]
     if (!spec || !item) return
     // Cases run concurrently (up to Vitest's maxConcurrency); optimize before them and the gate
     // after them stay sequential, even under --sequence.concurrent.
     test(item.name, { concurrent: true, timeout: provided.caseTimeoutMs, meta: { learnCase: item.id } }, async (context: TestContext) => {
-      context.onTestFinished(() => settlement(context.task.id).resolve())
       const current = await open()
       try {
         const result = await current.runCase(item)
@@ -157,24 +172,33 @@ export function register(value: unknown, file: string) {
         throw error
       }
     })
+    locate(location)
   }
 
   return {
     describe(body: () => void) {
       describe(spec?.name ?? displayFile, () => {
-        if (spec && provided.optimize) optimizeTest(spec)
+        locate(specLocation, true)
+        // One hook for the suite, rather than onTestFinished in each test (which costs a stack trace).
+        afterEach(({ task }) => settlement(task.id).resolve())
+        if (spec && provided.optimize) {
+          optimizeTest(spec)
+          locate(specLocation)
+        }
         body()
       })
     },
     test: caseTest,
-    remainingTests(from: number) {
+    /** Cases the transform could not locate one by one (built at run time) point at `cases:`. */
+    remainingTests(from: number, casesLocation: SpecLocation) {
       if (problem) {
         test('spec is valid', () => {
           throw problem
         })
+        locate(specLocation)
         return
       }
-      for (let index = from; index < spec!.cases.length; index++) caseTest(index)
+      for (let index = from; index < spec!.cases.length; index++) caseTest(index, casesLocation)
     },
     gate() {
       if (!spec) return
@@ -198,6 +222,7 @@ export function register(value: unknown, file: string) {
         }
         if (!gate.pass) throw new LearnError(gate.message, { file: displayFile })
       })
+      locate(specLocation)
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
       afterAll(async ({}, suite) => {
         // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.

@@ -103,10 +103,17 @@ export function literalSpecName(code: string, id: string): string | undefined {
 
 const lineOf = (code: string, offset: number): number => code.slice(0, offset).split('\n').length - 1
 
+/** Vitest's task location of an offset: 1-based line and column. */
+function locationOf(code: string, offset: number): string {
+  const lineStart = code.lastIndexOf('\n', offset - 1) + 1
+  return `{ line: ${lineOf(code, offset) + 1}, column: ${offset - lineStart + 1} }`
+}
+
 /**
  * Rewrites a spec file so that its default export is kept and one Vitest test per case, plus a
  * gate test, is registered. Original lines keep their numbers; each generated line maps to the
- * case it runs, so test locations, `file:line` filters and code frames point at the case.
+ * case it runs, so code frames point at the case, and each test is given its case's location, so
+ * reporters and `file:line` filters find it without Vitest's includeTaskLocation.
  */
 export function transformSpec(code: string, id: string, runtimeModule: string): { code: string; map: LineSourceMap } {
   const shape = findShape(code, id)
@@ -124,15 +131,16 @@ export function transformSpec(code: string, id: string, runtimeModule: string): 
   const originalLines = code.split('\n').length
   const sourceLines = Array.from({ length: originalLines }, (_, line) => line)
   const generated: [string, number][] = []
-  const casesLine = shape?.casesOffset !== undefined ? lineOf(code, shape.casesOffset) : exportLine
+  const casesOffset = shape?.casesOffset ?? shape?.exportStart ?? 0
+  const casesLine = lineOf(code, casesOffset)
   if (shape) generated.push(['export default __learnSpec;', exportLine])
   generated.push([
-    `const __learnSuite = __learnRuntime.register(${shape ? '__learnSpec' : 'undefined'}, ${JSON.stringify(id)});`,
+    `const __learnSuite = __learnRuntime.register(${shape ? '__learnSpec' : 'undefined'}, ${JSON.stringify(id)}, ${locationOf(code, shape?.exportStart ?? 0)});`,
     exportLine,
   ])
   generated.push(['__learnSuite.describe(() => {', exportLine])
-  shape?.caseOffsets.forEach((offset, index) => generated.push([`__learnSuite.test(${index});`, lineOf(code, offset)]))
-  generated.push([`__learnSuite.remainingTests(${shape?.caseOffsets.length ?? 0});`, casesLine])
+  shape?.caseOffsets.forEach((offset, index) => generated.push([`__learnSuite.test(${index}, ${locationOf(code, offset)});`, lineOf(code, offset)]))
+  generated.push([`__learnSuite.remainingTests(${shape?.caseOffsets.length ?? 0}, ${locationOf(code, casesOffset)});`, casesLine])
   generated.push(['__learnSuite.gate();', exportLine])
   generated.push(['});', exportLine])
   // Imports are hoisted, so the runtime's goes last: no original line moves, and a hashbang stays first.

@@ -11,6 +11,8 @@ import type {
 
 /** Options of each live service, read once: building them costs more than a replayed call. */
 const optionsCache = new WeakMap<AxAIService, Readonly<AxAIServiceOptions>>()
+/** Features per model of each live service, which ax asks for several times a call. */
+const featuresCache = new WeakMap<AxAIService, Map<unknown, ReturnType<AxAIService['getFeatures']>>>()
 
 /**
  * An ax service that passes everything to another one; subclasses override `chat`. It leaves out
@@ -40,7 +42,11 @@ export abstract class DelegatingAIService implements AxAIService {
     return this.live.getName()
   }
   getFeatures(model?: unknown) {
-    return this.live.getFeatures(model)
+    let byModel = featuresCache.get(this.live)
+    if (!byModel) featuresCache.set(this.live, (byModel = new Map()))
+    let features = byModel.get(model)
+    if (!features) byModel.set(model, (features = this.live.getFeatures(model)))
+    return features
   }
   getModelList() {
     return this.live.getModelList()

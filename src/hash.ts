@@ -1,13 +1,29 @@
 import { createHash } from 'node:crypto'
 
-/** JSON with object keys sorted and undefined dropped, so equal values always hash alike. */
+/** `JSON.stringify` of one value inside an object or array; undefined where JSON leaves it out. */
+function write(value: unknown, key: string): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function')
+    value = (value as { toJSON(key: string): unknown }).toJSON(key)
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let index = 0; index < value.length; index++) out += `${index > 0 ? ',' : ''}${write(value[index], String(index)) ?? 'null'}`
+    return `${out}]`
+  }
+  let out = '{'
+  for (const name of Object.keys(value).sort()) {
+    const item = write((value as Record<string, unknown>)[name], name)
+    if (item !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(name)}:${item}`
+  }
+  return `${out}}`
+}
+
+/**
+ * JSON with object keys sorted and undefined dropped, so equal values always hash alike. Written
+ * out in one pass, without the sorted copies a `JSON.stringify` replacer would build.
+ */
 export function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item
-    const sorted: Record<string, unknown> = {}
-    for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key]
-    return sorted
-  })
+  return write(value, '') as string
 }
 
 export function hashOf(value: unknown, length = 16): string {

@@ -41,10 +41,15 @@ export interface JudgeRequest {
   expected?: unknown
 }
 
-function createJudgeProgram(): AxGen<JudgeInput, JudgeOutput> {
-  const program = ax(judgeSignature) as unknown as AxGen<JudgeInput, JudgeOutput>
-  program.setInstruction(judgeInstruction)
-  return program
+let judgeProgram: AxGen<JudgeInput, JudgeOutput> | undefined
+
+/** Built once per worker and shared, like a spec's program: ax takes about a millisecond to build one. */
+function theJudgeProgram(): AxGen<JudgeInput, JudgeOutput> {
+  if (!judgeProgram) {
+    judgeProgram = ax(judgeSignature) as unknown as AxGen<JudgeInput, JudgeOutput>
+    judgeProgram.setInstruction(judgeInstruction)
+  }
+  return judgeProgram
 }
 
 /** Identifies the judge: a change of its prompt or of the rubric changes the hash. */
@@ -103,7 +108,7 @@ export async function runJudge(service: AxAIService, request: JudgeRequest): Pro
   for (let attempt = 1; ; attempt++) {
     try {
       return await inStep(async () => {
-        const output = await createJudgeProgram().forward(service, {
+        const output = await theJudgeProgram().forward(service, {
           task_input: request.input,
           prediction: request.prediction,
           rubric: request.rubric,

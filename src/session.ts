@@ -82,10 +82,13 @@ export class SpecSession {
         ...(options.journalDir ? { journal: join(options.journalDir, `${options.spec.name}.jsonl`) } : {}),
       }),
       readJsonFile(files.checkpoint, 'checkpoint', fix),
-      readJsonLines(files.traces, 'trace', fix).catch((error: unknown) => {
-        if (options.mode === 'all') return []
-        throw error
-      }),
+      // traces.jsonl is rewritten by runs that record; replay-only runs never read it.
+      options.mode === 'none'
+        ? []
+        : readJsonLines(files.traces, 'trace', fix).catch((error: unknown) => {
+            if (options.mode === 'all') return []
+            throw error
+          }),
     ])
     return new SpecSession(options, tape, checkpoint, new Map(traces.map((line) => [line.case ?? line.id, line])))
   }

@@ -13,7 +13,9 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 
 interface GenTypesScript {
   generateTypes(): Promise<string>
+  generateValidators(): Promise<string>
   outputFile: string
+  validatorsFile: string
 }
 const loadGenTypes = async () => (await import(new URL('../scripts/gen-types.mjs', import.meta.url).href)) as GenTypesScript
 
@@ -70,7 +72,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('generated types', () => {
+describe('generated types and validators', () => {
   it('src/formats/types.generated.ts matches what the schemas generate', async () => {
     const { generateTypes, outputFile } = await loadGenTypes()
     expect(outputFile).toBe(join(root, 'src/formats/types.generated.ts'))
@@ -78,6 +80,13 @@ describe('generated types', () => {
     expect(current, 'src/formats/types.generated.ts is stale: run `npm run gen:types` and commit the result').toBe(
       await generateTypes(),
     )
+  })
+
+  it('src/formats/validators.generated.ts matches what the schemas compile to', async () => {
+    const { generateValidators, validatorsFile } = await loadGenTypes()
+    expect(validatorsFile).toBe(join(root, 'src/formats/validators.generated.ts'))
+    const current = await readFile(validatorsFile, 'utf8')
+    expect(current === (await generateValidators()), 'src/formats/validators.generated.ts is stale: run `npm run gen:types` and commit the result').toBe(true)
   })
 
   it('declares LearnUsage once, although three schemas refer to it', async () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readTapeFile } from '../src/formats/tape-file.js'
 import { startModelServer, type ModelServer, type ScriptedCall } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
 
@@ -112,10 +113,10 @@ describe('a project using the plugin', () => {
     const run = await live(['-u'])
     expect(run.code, run.output).toBe(0)
     expect(server.requests).toBe(4)
-    const entries = JSON.parse(await tape()).entries as { request: { messages: { content: string }[] } }[]
+    const { entries } = (await readTapeFile(`${project.dir}/snapshots/support/tape.json`, 'fix'))!
     expect(entries).toHaveLength(4)
-    for (const entry of entries.filter((item) => item.request.messages[0]!.content.includes('polite_reply')))
-      expect(entry.request.messages[0]!.content).toContain('Reply politely and briefly.')
+    const systemPrompts = entries.map((entry) => String(entry.request.messages[0]!.content))
+    for (const prompt of systemPrompts.filter((text) => text.includes('polite_reply'))) expect(prompt).toContain('Reply politely and briefly.')
     expect((await ci()).code).toBe(0)
   })
 
@@ -150,6 +151,26 @@ describe('a project using the plugin', () => {
     expect(run.output).toContain('2 replayed')
   })
 
+  it('gives each case its line as its location, and plain tests none (task location stays off)', async () => {
+    const run = await ci(['--reporter=json', '--outputFile=report.json'])
+    expect(run.code, run.output).toBe(0)
+    const report = JSON.parse(await project.read('report.json')) as {
+      testResults: { name: string; assertionResults: { title: string; location?: { line: number } }[] }[]
+    }
+    await rm(`${project.dir}/report.json`)
+    const locations = report.testResults.flatMap((file) => file.assertionResults.map((test) => [test.title, test.location?.line]))
+    const source = (await project.read('support.learn.ts')).split('\n')
+    const lineOf = (text: string) => source.findIndex((line) => line.includes(text)) + 1
+    expect(locations).toEqual(
+      expect.arrayContaining([
+        [expect.stringContaining('Where is my order?'), lineOf('Where is my order?')],
+        [expect.stringContaining('The lamp is broken.'), lineOf('The lamp is broken.')],
+        [expect.stringMatching(/^gate/), lineOf('export default')],
+        ['plain user test', undefined],
+      ]),
+    )
+  })
+
   it('reports a malformed spec in its own file, naming the field, while other specs still run', async () => {
     await project.write('bad.learn.ts', spec('Reply.').replace("name: 'support'", "name: 'bad'").replace('threshold: 0.5', 'threshold: 2'))
     const run = await ci()
@@ -168,16 +189,16 @@ describe('a project using the plugin', () => {
     expect(run.output).toContain('copy.learn.ts')
   })
 
-  it('reports a corrupt tape with its path and leaves it untouched', async () => {
-    const path = `${project.dir}/snapshots/support/tape.json`
+  it('reports a tape in a newer format with its path, the version and the fix, and leaves it untouched, even under -u', async () => {
     const original = await tape()
-    await project.write('snapshots/support/tape.json', original.replace('"format": 1', '"format": 2'))
-    const broken = await tape()
-    const run = await live()
-    expect(run.code).toBe(1)
-    expect(run.output).toContain(`${path}`.replace(`${project.dir}/`, ''))
-    expect(run.output).toContain('format')
-    expect(await tape()).toBe(broken)
+    await project.write('snapshots/support/tape.json', original.replace('"format": 2', '"format": 3'))
+    const newer = await tape()
+    for (const run of [await live(), await live(['-u'])]) {
+      expect(run.code).toBe(1)
+      expect(run.output).toContain('snapshots/support/tape.json › format: is tape format 3, written by a newer vitest-learn')
+      expect(run.output).toContain('fix: upgrade vitest-learn (npm install -D vitest-learn@latest)')
+    }
+    expect(await tape()).toBe(newer)
     await project.write('snapshots/support/tape.json', original)
   })
 

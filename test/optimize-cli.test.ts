@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { readTapeFile } from '../src/formats/tape-file.js'
 import { AxSQLiteStorage, type AxTrace } from '../src/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer } from './support/model-server.js'
@@ -83,10 +84,10 @@ describe('vitest-learn --optimize', () => {
     expect(written.hashes.spec).toMatch(/^[0-9a-f]+$/)
     expect(existsSync(`${project.dir}/snapshots/support/checkpoints/v1.json`)).toBe(true)
     expect(written.optimizer.stats.traces).toBe(3) // read from traces.storage
-    const tape = JSON.parse(await project.read('snapshots/support/tape.json'))
-    const studentPrompts = tape.entries.filter((entry: { role: string }) => entry.role === 'student')
+    const tape = (await readTapeFile(`${project.dir}/snapshots/support/tape.json`, 'fix'))!
+    const studentPrompts = tape.entries.filter((entry) => entry.role === 'student')
     expect(studentPrompts).toHaveLength(6)
-    for (const entry of studentPrompts) expect(entry.request.messages[0].content).toContain(written.program.instruction)
+    for (const entry of studentPrompts) expect(entry.request.messages[0]!.content).toContain(written.program.instruction)
   })
 
   it('replays under CI=true right away, with no model call', async () => {

@@ -1,6 +1,7 @@
 // Real Vitest runs of a 16-case spec against the scripted server: a failing provider never costs
 // a recording, cases run concurrently, and the gate never passes on partial scores.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { readTapeFile } from '../src/formats/tape-file.js'
 import { startModelServer, type ModelServer, type ScriptedCall } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
 
@@ -88,7 +89,7 @@ describe('recording 16 cases against a scripted provider', () => {
     const run = await live()
     expect(run.code).not.toBe(0)
     expect(run.output).toContain('15 of 16 cases scored')
-    const entries = JSON.parse(await tape()).entries as { role: string; request: unknown }[]
+    const { entries } = (await readTapeFile(`${project.dir}/snapshots/support/tape.json`, 'fix'))!
     const students = entries.filter((entry) => entry.role === 'student' && JSON.stringify(entry.request).includes('Reply politely and briefly.'))
     expect(students).toHaveLength(15)
     expect(students.filter((entry) => JSON.stringify(entry.request).includes(queries[3]!))).toEqual([])

@@ -6,6 +6,7 @@ import { ai, ax, AxMockAIService, type AxAIService, type AxChatRequest, type AxC
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LearnError } from '../src/errors.js'
 import { toPrettyJson } from '../src/formats/files.js'
+import { readTapeFile } from '../src/formats/tape-file.js'
 import type { LearnTape, LearnTapeEntry } from '../src/formats/types.generated.js'
 import { assertFormat } from '../src/formats/validate.js'
 import type { ModelIdentity } from '../src/tape/request.js'
@@ -137,13 +138,16 @@ async function record(caseIds: string[], options: AskOptions = {}, live = new Li
 }
 
 const readText = () => readFile(path, 'utf8')
-const readTape = async () => JSON.parse(await readText()) as LearnTape
+/** tape.json as written, in the current format. */
+const readRaw = async () => JSON.parse(await readText()) as LearnTape
+/** tape.json as the tape reads it: whole entries. */
+const readTape = async () => (await readTapeFile(path, 'fix'))!
 const entriesOf = async (caseId: string) => (await readTape()).entries.filter((entry) => entry.case === caseId)
 const casesInTape = async () => [...new Set((await readTape()).entries.map((entry) => entry.case))].sort()
 
 /** Rewrites the tape file, changing each entry. */
 async function editEntries(change: (entry: LearnTapeEntry) => void): Promise<void> {
-  const tape = await readTape()
+  const tape = await readRaw()
   tape.entries.forEach(change)
   await writeFile(path, toPrettyJson(tape))
 }
@@ -322,7 +326,7 @@ describe("mode 'none' (CI)", () => {
 
   it('never rewrites a tape, even one that is not sorted and pretty-printed', async () => {
     await record(['order', 'refund'])
-    const tape = await readTape()
+    const tape = await readRaw()
     const compact = JSON.stringify({ ...tape, entries: [...tape.entries].reverse() })
     await writeFile(path, compact)
     const run = await openRun('none')
@@ -437,17 +441,57 @@ describe('tape.json', () => {
     expect(keys).toEqual([...keys].sort())
   })
 
-  it('is pretty-printed JSON ending with a newline', async () => {
+  it('is pretty-printed JSON ending with a newline, small objects on one line', async () => {
     await record(cases)
     const text = await readText()
-    expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`)
+    expect(text.endsWith('}\n')).toBe(true)
+    expect(text).toContain('\n  "entries": [\n    {\n      "key": ')
+    expect(text).toContain('\n          {"role": "user", "content": "Customer query: What about order?\\n"}\n')
+    expect(Math.max(...text.split('\n').filter((line) => !/^\s*"/.test(line)).map((line) => line.length))).toBeLessThanOrEqual(100)
+  })
+
+  it('stores the system prompt once, as its lines, and each call refers to it', async () => {
+    await record(cases)
+    const raw = await readRaw()
+    const [id, lines] = Object.entries(raw.texts!)[0]!
+    expect(lines).toContain(seedInstruction)
+    expect((await readText()).split(seedInstruction)).toHaveLength(2)
+    for (const entry of raw.entries) expect(entry.request.messages[0]).toEqual({ role: 'system', text: id, cache: false })
+    for (const entry of (await readTape()).entries) expect(entry.request.messages[0]!.content).toBe(lines!.join('\n'))
+  })
+
+  it('shows a changed instruction as that one line changing in place', async () => {
+    await record(cases)
+    const before = (await readText()).split('\n')
+    const run = await openRun('all')
+    for (const caseId of cases) await run.ask(caseId, { instruction: 'Reply curtly.' })
+    await run.finish(cases)
+    const after = (await readText()).split('\n')
+    const line = before.indexOf(`      ${JSON.stringify(seedInstruction)},`)
+    expect(line).toBeGreaterThan(0)
+    expect(after[line]).toBe(`      ${JSON.stringify('Reply curtly.')},`)
+    expect(after.slice(0, line - 1).filter((text, index) => text !== before[index]).map((text) => text.trim())).toEqual([expect.stringMatching(/^"[0-9a-f]{16}": \[$/)])
+  })
+
+  it('leaves out usage the response reports, and keeps usage that differs', async () => {
+    await record(['order', 'refund'])
+    const edited = { promptTokens: 1, completionTokens: 2, totalTokens: 3 }
+    await editEntries((entry) => entry.case === 'order' && Object.assign(entry, { usage: edited }))
+    expect((await readRaw()).entries.map((entry) => [entry.case, entry.usage])).toEqual(expect.arrayContaining([['order', edited], ['refund', undefined]]))
+    const run = await openRun('new')
+    await run.ask('extra')
+    await run.finish(['order', 'refund', 'extra'])
+    const usages = Object.fromEntries((await readRaw()).entries.map((entry) => [entry.case, entry.usage]))
+    expect(usages).toEqual({ order: edited, refund: undefined, extra: undefined })
+    const whole = Object.fromEntries((await readTape()).entries.map((entry) => [entry.case, entry.usage]))
+    expect(whole).toEqual({ order: edited, refund: usage, extra: usage })
   })
 
   it('validates against the tape schema', async () => {
     await record(cases, { stream: true })
-    const tape = await readTape()
+    const tape = await readRaw()
     expect(() => assertFormat('tape', tape, path, '')).not.toThrow()
-    expect(tape).toMatchObject({ format: 1, spec: 'support' })
+    expect(tape).toMatchObject({ format: 2, spec: 'support' })
   })
 
   it('is not rewritten when nothing changed', async () => {
@@ -474,6 +518,72 @@ describe('tape.json', () => {
   })
 })
 
+describe('a format 1 tape (before shared texts)', () => {
+  const cases = ['order', 'refund', 'lamp']
+
+  /** Records the cases, then rewrites the tape as format 1 wrote it: whole entries, usage in each. */
+  async function recordFormat1(): Promise<string> {
+    await record(cases)
+    const text = toPrettyJson({ format: 1, spec: 'support', entries: (await readTape()).entries })
+    await writeFile(path, text)
+    return text
+  }
+
+  it('replays as it is, in every mode that replays, and is left as it is', async () => {
+    const text = await recordFormat1()
+    for (const mode of ['none', 'new'] as const) {
+      const run = await openRun(mode, new LiveModel(() => 'a different answer'))
+      for (const caseId of cases) await run.ask(caseId)
+      expect(await run.finish(cases)).toEqual({ written: false })
+      expect(run.live.calls).toBe(0)
+      expect(run.tape.counters.replayed).toBe(cases.length)
+    }
+    expect(await readText()).toBe(text)
+  })
+
+  it('is rewritten as format 2 under -u, with the same keys and entries, and a second run writes nothing', async () => {
+    await recordFormat1()
+    const before = (await readTape()).entries
+    const migrate = await loadTape('all')
+    expect(await migrate.finish(new Set(cases))).toEqual({ written: true })
+    const migrated = await readText()
+    expect(JSON.parse(migrated)).toMatchObject({ format: 2 })
+    expect((await readTape()).entries).toEqual(before)
+
+    const again = await loadTape('all')
+    expect(await again.finish(new Set(cases))).toEqual({ written: false })
+    const replay = await openRun('new')
+    for (const caseId of cases) await replay.ask(caseId)
+    expect(await replay.finish(cases)).toEqual({ written: false })
+    expect(replay.live.calls).toBe(0)
+    expect(await readText()).toBe(migrated)
+  })
+
+  it('is rewritten as format 2 by any run that records, keeping every recording', async () => {
+    await recordFormat1()
+    const run = await openRun('new')
+    await run.ask('extra')
+    expect(await run.finish([...cases, 'extra'])).toEqual({ written: true })
+    expect(await readRaw()).toMatchObject({ format: 2 })
+    expect(await casesInTape()).toEqual([...cases, 'extra'].sort())
+  })
+})
+
+describe('a tape in a format this version does not know', () => {
+  it.each(['new', 'none', 'all'] as const)('fails Tape.load in mode %s, naming the file, the version and the fix, and is left untouched', async (mode) => {
+    await record(['order'])
+    const text = (await readText()).replace('"format": 2', '"format": 3')
+    await writeFile(path, text)
+    const error = await loadTape(mode).then(() => undefined, (failure: unknown) => failure)
+    expect(error).toBeInstanceOf(LearnError)
+    expect((error as LearnError).file).toBe(path)
+    expect((error as LearnError).field).toBe('format')
+    expect((error as LearnError).message).toContain(`${path} › format: is tape format 3, written by a newer vitest-learn`)
+    expect((error as LearnError).fix).toMatch(/^upgrade vitest-learn \(npm install -D vitest-learn@latest\)/)
+    expect(await readText()).toBe(text)
+  })
+})
+
 describe('a corrupt tape.json', () => {
   const corruptions: [string, () => string, string | undefined][] = [
     ['is not JSON', () => '{ "format": 1, "entries": [', undefined],
@@ -487,6 +597,15 @@ describe('a corrupt tape.json', () => {
       'has an answer with no result',
       () => toPrettyJson({ format: 1, spec: 'support', entries: [{ ...validEntry(), response: { kind: 'chat', chat: { results: [] } } }] }),
       'entries[0].response.chat.results',
+    ],
+    [
+      'refers to a shared text it does not hold',
+      () => {
+        const entry = validEntry()
+        entry.request.messages = [{ role: 'system', text: 'b'.repeat(16) }]
+        return toPrettyJson({ format: 2, spec: 'support', texts: {}, entries: [entry] })
+      },
+      'entries[0].request.messages[0].text',
     ],
   ]
 
@@ -527,7 +646,7 @@ describe('a corrupt tape.json', () => {
     const run = await openRun('all')
     await run.ask('order')
     expect(await run.finish(['order'])).toEqual({ written: true })
-    const tape = await readTape()
+    const tape = await readRaw()
     expect(() => assertFormat('tape', tape, path, '')).not.toThrow()
     expect(tape.entries.map((entry) => entry.case)).toEqual(['order'])
   })
@@ -629,7 +748,7 @@ describe("through ax's openai provider and the scripted model server", () => {
   it('records the streamed answer ax asks for by default, then replays it with no request', async () => {
     const recorded = await runOnServer('new')
     expect(server.requests).toBe(1)
-    const tape = await readTape()
+    const tape = await readRaw()
     expect(() => assertFormat('tape', tape, path, '')).not.toThrow()
     expect(tape.entries[0]!.response.kind).toBe('stream')
     server.reset()

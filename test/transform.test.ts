@@ -64,7 +64,10 @@ function mappedLineOf(result: ReturnType<typeof transform>, text: string): numbe
   return line === undefined ? undefined : line + 1
 }
 
-const generatedCalls = (code: string, name: string) => code.split('\n').filter((line) => line.startsWith(`__learnSuite.${name}(`))
+/** A generated line without the location argument the transform gives each call. */
+const withoutLocation = (line: string) => line.replace(/, \{ line: \d+, column: \d+ \}\)/, ')')
+const generatedCalls = (code: string, name: string) =>
+  code.split('\n').filter((line) => line.startsWith(`__learnSuite.${name}(`)).map(withoutLocation)
 
 function expectParses(code: string, filename = 'support.learn.ts'): void {
   expect(parseSync(filename, code).errors).toEqual([])
@@ -118,11 +121,11 @@ describe('transformSpec output', () => {
   it('keeps the spec as the default export, evaluated inside capture()', () => {
     expect(result.code).toContain('const __learnSpec = __learnRuntime.capture(() => (defineLearn({')
     expect(result.code).toContain('\nexport default __learnSpec;\n')
-    expect(result.code).toContain(`__learnRuntime.register(__learnSpec, ${JSON.stringify(specId)})`)
+    expect(result.code).toContain(`__learnRuntime.register(__learnSpec, ${JSON.stringify(specId)}, `)
   })
 
   it('appends one test per case, in order, then the remaining cases and the gate', () => {
-    const calls = generated.filter((line) => line.startsWith('__learnSuite.'))
+    const calls = generated.filter((line) => line.startsWith('__learnSuite.')).map(withoutLocation)
     expect(calls).toEqual([
       '__learnSuite.describe(() => {',
       '__learnSuite.test(0);',
@@ -139,8 +142,27 @@ describe('transformSpec output', () => {
     [2, "{ input: { customer_query: 'Cancel my order' } }"],
   ])('maps test(%i) to the first line of its case', (index, text) => {
     const caseLine = text.startsWith('id:') ? lineOf(code, text) - 1 : lineOf(code, text)
-    expect(mappedLineOf(result, `__learnSuite.test(${index});`)).toBe(caseLine)
+    expect(mappedLineOf(result, `__learnSuite.test(${index},`)).toBe(caseLine)
   })
+
+  it.each([
+    [0, "{ input: { customer_query: 'Where is my order?' } }"],
+    [2, "{ input: { customer_query: 'Cancel my order' } }"],
+  ])('gives test(%i) the line and column of its case as its location', (index, text) => {
+    const line = lineOf(code, text)
+    const column = code.split('\n')[line - 1]!.indexOf(text) + 1
+    expect(generatedLine(`__learnSuite.test(${index},`)).toBe(`__learnSuite.test(${index}, { line: ${line}, column: ${column} });`)
+  })
+
+  it('gives the spec (suite and gate) the export default line, and remaining cases the cases line', () => {
+    expect(generatedLine('__learnRuntime.register(')).toContain(`, { line: ${lineOf(code, 'export default')}, column: 1 });`)
+    const cases = lineOf(code, 'cases:')
+    expect(generatedLine('__learnSuite.remainingTests(')).toBe(
+      `__learnSuite.remainingTests(3, { line: ${cases}, column: ${code.split('\n')[cases - 1]!.indexOf('cases:') + 1} });`,
+    )
+  })
+
+  const generatedLine = (start: string) => generated.find((line) => line.includes(start))
 
   it('maps the export, register and gate lines to the export default line', () => {
     const exportLine = lineOf(code, 'export default')
@@ -176,7 +198,7 @@ describe('cases that cannot be located statically', () => {
     const result = transform(code)
     expect(generatedCalls(result.code, 'test')).toEqual(['__learnSuite.test(0);'])
     expect(generatedCalls(result.code, 'remainingTests')).toEqual(['__learnSuite.remainingTests(1);'])
-    expect(mappedLineOf(result, '__learnSuite.test(0);')).toBe(lineOf(code, "customer_query: 'a'"))
+    expect(mappedLineOf(result, '__learnSuite.test(0,')).toBe(lineOf(code, "customer_query: 'a'"))
     expectParses(result.code)
   })
 
@@ -214,7 +236,7 @@ describe('files that are not a plain spec', () => {
     const code = "import { ax } from '@ax-llm/ax'\nexport const program = ax('q:string -> a:string')\n"
     const result = transform(code)
     expect(result.code).toContain(code.split('\n')[1])
-    expect(result.code).toContain(`__learnRuntime.register(undefined, ${JSON.stringify(specId)})`)
+    expect(result.code).toContain(`__learnRuntime.register(undefined, ${JSON.stringify(specId)}, `)
     expect(result.code).not.toContain('__learnSpec')
     expect(generatedCalls(result.code, 'remainingTests')).toEqual(['__learnSuite.remainingTests(0);'])
     expectParses(result.code)
@@ -256,7 +278,7 @@ export default defineLearn<Query, { polite_reply: string }>({
     expectParses(result.code)
     expect(generatedCalls(result.code, 'test')).toHaveLength(3)
     expect(generatedCalls(result.code, 'remainingTests')).toEqual(['__learnSuite.remainingTests(3);'])
-    expect(mappedLineOf(result, '__learnSuite.test(1);')).toBe(lineOf(code, "customer_query: 'b'"))
+    expect(mappedLineOf(result, '__learnSuite.test(1,')).toBe(lineOf(code, "customer_query: 'b'"))
   })
 
   it('parses when the whole spec is `as const`', () => {
@@ -283,7 +305,7 @@ export default defineLearn<Query, { polite_reply: string }>({
     const result = transform(code)
     expectParses(result.code)
     expect(result.code).toContain("const __learnSpec = __learnRuntime.capture(() => (defineLearn({\n  name: 'support',")
-    expect(mappedLineOf(result, '__learnSuite.test(2);')).toBe(lineOf(code, "customer_query: 'Cancel my order'"))
+    expect(mappedLineOf(result, '__learnSuite.test(2,')).toBe(lineOf(code, "customer_query: 'Cancel my order'"))
   })
 })
 

@@ -70,7 +70,8 @@ export async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-function parseJson(text: string, file: string, fix: string): unknown {
+/** Parses JSON text, naming the file when it is not JSON. */
+export function parseJsonText(text: string, file: string, fix: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -86,7 +87,7 @@ export async function readJsonFile<K extends FormatKind>(
 ): Promise<FormatTypes[K] | undefined> {
   const text = await readText(path)
   if (text === undefined) return undefined
-  const value = parseJson(text, path, fix)
+  const value = parseJsonText(text, path, fix)
   assertFormat(kind, value, path, fix)
   return value
 }
@@ -103,7 +104,7 @@ export async function readJsonLines<K extends FormatKind>(
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return
     const where = `${path}:${index + 1}`
-    const value = parseJson(line, where, fix)
+    const value = parseJsonText(line, where, fix)
     assertFormat(kind, value, where, fix)
     items.push(value)
   })

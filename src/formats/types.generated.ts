@@ -36,22 +36,31 @@ export type LearnTapeResponse =
     }
 
 /**
- * snapshots/<spec>/tape.json: every model call a spec made, keyed by a hash of the request and an occurrence index.
+ * snapshots/<spec>/tape.json: every model call a spec made, keyed by a hash of the request and an occurrence index. Format 2 stores shared prompt text once, in `texts`; format 1 (no `texts`) is still read, and rewritten as format 2 on the next write.
  */
 export interface LearnTape {
   /**
-   * Version of this file format.
+   * Version of this file format: 2 is written; 1 is read as it is.
    */
-  format: 1
+  format: 1 | 2
   /**
    * Name of the spec that recorded this tape.
    */
   spec: string
   /**
+   * Prompt text shared by calls (system prompts, demos, any message content used more than once), stored once, as its lines, and ordered by its text. A message that holds `text: <id>` instead of `content` has this text as its content.
+   */
+  texts?: {
+    [k: string]: string[]
+  }
+  /**
    * Recorded calls, sorted by key.
    */
   entries: LearnTapeEntry[]
 }
+/**
+ * One recorded call. In format 2, `usage` is left out when it is the usage the response reports.
+ */
 export interface LearnTapeEntry {
   /**
    * <request hash>#<occurrence index>
@@ -77,6 +86,9 @@ export interface LearnTapeRequest {
   modelConfig: {
     [k: string]: unknown
   }
+  /**
+   * The chat prompt as ax sent it; in format 2 a message may hold `text` (an id in `texts`) instead of its `content`.
+   */
   messages: {
     [k: string]: unknown
   }[]

@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { LearnError } from '../errors.js'
 import type { LearnCheckpoint, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
+import * as generated from './validators.generated.js'
 
 export interface FormatTypes {
   tape: LearnTape
@@ -13,35 +11,9 @@ export interface FormatTypes {
 }
 export type FormatKind = keyof FormatTypes
 
-/** schemas/ sits at the package root, both beside src/ and above dist/src/. */
-function findSchemasDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'schemas', 'tape.schema.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('vitest-learn: cannot find its schemas/ folder; reinstall the package')
-    dir = parent
-  }
-  return join(dir, 'schemas')
-}
-
-export const schemasDir = findSchemasDir()
-
-const readSchema = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(schemasDir, `${name}.schema.json`), 'utf8'))
-
-const ajv = new Ajv({ allErrors: true, strict: true })
-ajv.addFormat('date-time', {
-  type: 'string',
-  validate: (value: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) && !Number.isNaN(Date.parse(value)),
-})
-// json-schema-to-typescript's type annotation, not a validation keyword.
-ajv.addKeyword('tsType')
-ajv.addSchema(readSchema('usage'))
-
-const validators: { [K in FormatKind]?: ValidateFunction } = {}
-function validatorFor(kind: FormatKind): ValidateFunction {
-  return (validators[kind] ??= ajv.compile(readSchema(kind)))
-}
+/** The validators `npm run gen:types` compiles from schemas/ ahead of time. */
+type Validator = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null }
+const validators: Record<FormatKind, Validator> = generated
 
 /** `/entries/3/key` → `entries[3].key` */
 function fieldName(instancePath: string): string {
@@ -70,7 +42,7 @@ export function assertFormat<K extends FormatKind>(
   file: string,
   fix: string,
 ): asserts value is FormatTypes[K] {
-  const validate = validatorFor(kind)
+  const validate = validators[kind]
   if (validate(value)) return
   const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'oneOf' && error.keyword !== 'if')
   const first = errors[0] ?? validate.errors?.[0]

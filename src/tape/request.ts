@@ -10,28 +10,36 @@ export interface ModelIdentity {
   config: Record<string, unknown>
 }
 
-const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null)) as T
+type Call = [identity: ModelIdentity, req: Readonly<AxChatRequest<unknown>>, options: Readonly<AxAIServiceOptions> | undefined]
 
-/** Everything that shapes the model's answer, as stored in the tape and hashed into its key. */
-export function tapeRequest(
-  identity: ModelIdentity,
-  req: Readonly<AxChatRequest<unknown>>,
-  options: Readonly<AxAIServiceOptions> | undefined,
-): LearnTapeRequest {
-  const modelConfig: Record<string, unknown> = { ...identity.config, ...plain(req.modelConfig ?? {}) }
-  if (req.functionCall !== undefined) modelConfig.functionCall = plain(req.functionCall)
-  if (req.responseFormat !== undefined) modelConfig.responseFormat = plain(req.responseFormat)
+/** Values JSON leaves out of an object: they must not override the identity's config either. */
+const omitted = (value: unknown) => value === undefined || typeof value === 'function' || typeof value === 'symbol'
+
+/**
+ * Everything that shapes the model's answer, as stored in the tape and hashed into its key. Built
+ * over ax's own objects, not copies: hashing serializes it once; only a call that is recorded or
+ * missing needs it as plain data (`tapeRequest`).
+ */
+function requestOf(...[identity, req, options]: Call): LearnTapeRequest {
+  const modelConfig: Record<string, unknown> = { ...identity.config }
+  for (const [name, value] of Object.entries(req.modelConfig ?? {})) if (!omitted(value)) modelConfig[name] = value
+  if (req.functionCall !== undefined) modelConfig.functionCall = req.functionCall
+  if (req.responseFormat !== undefined) modelConfig.responseFormat = req.responseFormat
   return {
     provider: identity.provider,
     model: typeof req.model === 'string' ? req.model : identity.model,
     modelConfig,
-    messages: plain(req.chatPrompt) as LearnTapeRequest['messages'],
-    functions: plain(req.functions ?? []) as LearnTapeRequest['functions'],
+    messages: req.chatPrompt as unknown as LearnTapeRequest['messages'],
+    functions: (req.functions ?? []) as unknown as LearnTapeRequest['functions'],
     stream: options?.stream ?? req.modelConfig?.stream ?? null,
   }
 }
 
-export const requestHash = (request: LearnTapeRequest): string => hashOf(request)
+/** The request's hash, the first part of its tape key: one canonical serialization, hashed once. */
+export const requestHash = (...call: Call): string => hashOf(requestOf(...call))
+
+/** The request as plain data, for a recording or an explanation of a miss; it hashes as `requestHash` does. */
+export const tapeRequest = (...call: Call): LearnTapeRequest => JSON.parse(JSON.stringify(requestOf(...call))) as LearnTapeRequest
 
 /** Whole answers rather than streamed chunks: smaller tapes that review well, and faster replay. */
 export const recordedCallOptions = { stream: false } as const

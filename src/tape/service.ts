@@ -1,9 +1,12 @@
 import type { AxAIService, AxAIServiceOptions, AxChatRequest, AxChatResponse, AxModelUsage } from '@ax-llm/ax'
 import { DelegatingAIService } from '../delegating-service.js'
 import type { LearnTapeEntry, LearnTapeResponse, LearnUsage } from '../formats/types.generated.js'
+import { responseUsage } from '../formats/tape-file.js'
 import type { ModelIdentity } from './request.js'
-import { tapeRequest } from './request.js'
+import { requestHash, tapeRequest } from './request.js'
 import type { Tape, TapeRole } from './tape.js'
+
+export { usageOf } from '../formats/tape-file.js'
 
 export interface TapeCallContext {
   /** The case (or 'optimize') the calls belong to. */
@@ -21,12 +24,6 @@ export interface TapeCallStats {
 }
 
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
-
-export function usageOf(modelUsage: AxModelUsage | undefined): LearnUsage | undefined {
-  const tokens = modelUsage?.tokens
-  if (!tokens) return undefined
-  return { promptTokens: tokens.promptTokens ?? 0, completionTokens: tokens.completionTokens ?? 0, totalTokens: tokens.totalTokens ?? 0 }
-}
 
 function streamOf(chunks: readonly AxChatResponse[]): ReadableStream<AxChatResponse> {
   return new ReadableStream({
@@ -70,13 +67,13 @@ export class TapeService extends DelegatingAIService {
     req: Readonly<AxChatRequest<unknown>>,
     options?: Readonly<AxAIServiceOptions>,
   ): Promise<AxChatResponse | ReadableStream<AxChatResponse>> {
-    const request = tapeRequest(this.identity, req, options)
-    const { key, entry } = this.tape.lookup(request)
+    const { key, entry } = this.tape.lookup(requestHash(this.identity, req, options))
     if (entry) {
       this.count(entry, false)
       const response = entry.response
       return response.kind === 'chat' ? plain(response.chat as unknown as AxChatResponse) : streamOf(response.chunks as unknown as AxChatResponse[])
     }
+    const request = tapeRequest(this.identity, req, options)
     if (this.tape.mode === 'none') throw this.tape.miss(key, request, this.context.caseId, this.context.role)
 
     const started = performance.now()
@@ -84,7 +81,7 @@ export class TapeService extends DelegatingAIService {
     const finish = (response: LearnTapeResponse, modelUsage: AxModelUsage | undefined) => {
       // An answer with no result (e.g. `choices: []`) fails in ax; replaying it would fail forever.
       if ((response.kind === 'chat' ? response.chat.results : response.chunks).length === 0) return
-      const usage = usageOf(modelUsage)
+      const usage = responseUsage(response)
       const recorded: LearnTapeEntry = {
         key,
         case: this.context.caseId,

@@ -1,12 +1,12 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { LearnError, shortPath } from '../errors.js'
-import { readJsonFile, readText, toPrettyJson, writeFileAtomic } from '../formats/files.js'
-import type { LearnTape, LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
+import { readText, writeFileAtomic } from '../formats/files.js'
+import { readTapeFile, tapeFormat, TapeFormatError, tapeText, type TapeFile } from '../formats/tape-file.js'
+import type { LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
 import { redact } from '../redact.js'
 import { explainMiss } from './diagnose.js'
-import { requestHash } from './request.js'
 import { noteLookup, recordInStep } from './step.js'
 
 /** Vitest's snapshot update states: `new` records what is missing, `all` (-u) re-records, `none` (CI) replays only. */
@@ -71,19 +71,21 @@ export class Tape {
   private constructor(
     readonly options: TapeOptions,
     private readonly recorded: ReadonlyMap<string, LearnTapeEntry>,
-    private readonly loadedText: string | undefined,
+    /** The format of the file as loaded; undefined when there was none (or a broken one, under -u). */
+    private readonly loadedFormat: TapeFile['format'] | undefined,
     /** Answers a killed run paid for (the journal), served before anything else. */
     private readonly resumed: ReadonlyMap<string, LearnTapeEntry>,
   ) {}
 
   static async load(options: TapeOptions): Promise<Tape> {
     const fix = options.mode === 'all' ? options.recordCommand : `fix or delete ${shortPath(options.path)}, or re-record it: ${options.recordCommand} -u`
-    let tape: LearnTape | undefined
+    let tape: TapeFile | undefined
     try {
-      tape = await readJsonFile(options.path, 'tape', fix)
+      tape = await readTapeFile(options.path, fix)
     } catch (error) {
-      // Under -u a broken tape is re-recorded from scratch; otherwise it is reported and never overwritten.
-      if (options.mode !== 'all') throw error
+      // Under -u a broken tape is re-recorded from scratch; otherwise it is reported and never
+      // overwritten. A newer format is not broken: it is never overwritten.
+      if (options.mode !== 'all' || error instanceof TapeFormatError) throw error
     }
     if (tape && tape.spec !== options.spec && options.mode !== 'all')
       throw new LearnError(`was recorded for spec "${tape.spec}", not "${options.spec}"`, { file: options.path, field: 'spec', fix })
@@ -91,7 +93,7 @@ export class Tape {
     const journaled = options.mode !== 'none' && options.journal !== undefined
     if (journaled) await mkdir(dirname(options.journal!), { recursive: true })
     const resumed = journaled ? await readJournal(options.journal!, options.spec) : new Map<string, LearnTapeEntry>()
-    return new Tape(options, entries, tape ? toPrettyJson(tape) : undefined, resumed)
+    return new Tape(options, entries, tape?.format, resumed)
   }
 
   get mode(): TapeMode {
@@ -107,9 +109,8 @@ export class Tape {
     this.casesSucceeded.add(caseId)
   }
 
-  /** Finds the recording for the next occurrence of this request. */
-  lookup(request: LearnTapeRequest): TapeLookup {
-    const hash = requestHash(request)
+  /** Finds the recording for the next occurrence of the request with this hash (see requestHash). */
+  lookup(hash: string): TapeLookup {
     const occurrence = this.occurrences.get(hash) ?? 0
     this.occurrences.set(hash, occurrence + 1)
     noteLookup({
@@ -192,16 +193,23 @@ export class Tape {
     return [...survivors, ...this.fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   }
 
-  /** Counts obsolete entries and writes the file if anything changed (never in replay-only mode). */
+  /**
+   * Counts obsolete entries and writes the file when its entries changed, or under -u when it is in
+   * an older format (never in replay-only mode). A file is written only if its text would change.
+   */
   async finish(specCases: ReadonlySet<string>): Promise<{ written: boolean }> {
-    const tape: LearnTape = { format: 1, spec: this.options.spec, entries: this.finalEntries(specCases) }
+    const entries = this.finalEntries(specCases)
     if (this.options.mode === 'none') return { written: false }
-    const text = toPrettyJson(tape)
-    const unchanged = text === this.loadedText || (tape.entries.length === 0 && this.loadedText === undefined)
+    const migrate = this.options.mode === 'all' && this.loadedFormat !== undefined && this.loadedFormat < tapeFormat
     const written = new Set(this.fresh.keys())
-    if (!unchanged) await writeFileAtomic(this.options.path, redact(text, this.options.secrets ?? []))
+    let changed = this.fresh.size > 0 || this.counters.removed > 0 || migrate
+    if (changed) {
+      const text = redact(tapeText(this.options.spec, entries), this.options.secrets ?? [])
+      changed = text !== (await readText(this.options.path))
+      if (changed) await writeFileAtomic(this.options.path, text)
+    }
     await this.trimJournal(written)
-    return { written: !unchanged }
+    return { written: changed }
   }
 }
 
