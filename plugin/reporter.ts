@@ -172,14 +172,21 @@ export class LearnReporter implements Reporter {
     if (foreign.length > 0)
       log(pc.yellow(`   left alone in ${relative(root, this.snapshotDir)}/, not written by a test run (no tape.json): ${foreign.join(', ')}; production stores belong in .learn/`))
     if (obsolete.length === 0) return
-    const update = this.vitest.config.snapshotOptions.updateSnapshot === 'all'
+    // A run in which a test failed removes no folder: a failed run never costs a recording.
+    const updating = this.vitest.config.snapshotOptions.updateSnapshot === 'all'
+    const failed = testModules.some((module) => module.state() === 'failed')
     for (const folder of obsolete) {
       const path = join(this.snapshotDir, folder)
-      if (update) await rm(path, { recursive: true, force: true })
+      if (updating && !failed) await rm(path, { recursive: true, force: true })
+      const shown = `${relative(root, path)}/`
       log(
-        update
-          ? pc.yellow(`   removed obsolete ${relative(root, path)}/ (no spec is named "${folder}")`)
-          : pc.yellow(`   obsolete ${relative(root, path)}/: no spec is named "${folder}"; run \`npx vitest run -u\` to remove it`),
+        pc.yellow(
+          updating && !failed
+            ? `   removed obsolete ${shown} (no spec is named "${folder}")`
+            : updating
+              ? `   kept obsolete ${shown} (no spec is named "${folder}"): this run has failures, and only a -u run that passes removes it`
+              : `   obsolete ${shown}: no spec is named "${folder}"; run \`npx vitest run -u\` to remove it`,
+        ),
       )
     }
   }

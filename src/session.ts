@@ -236,9 +236,13 @@ export class SpecSession {
     const { written: tapeWritten } = await this.tape.finish(specCases)
     let tracesWritten = false
     if (this.options.mode !== 'none' && this.traceLines.size > 0) {
+      // Lines of cases no longer in the spec go only when every case of it succeeded in this run.
+      const everyCaseSucceeded = this.spec.cases.every((item) => this.results.has(item.id))
+      const leftovers = everyCaseSucceeded ? [] : [...this.previousTraces.values()].filter((line) => !specCases.has(line.case ?? line.id))
       const lines = this.spec.cases
         .map((item) => this.traceLines.get(item.id) ?? this.previousTraces.get(item.id))
         .filter((line): line is LearnTraceLine => line !== undefined)
+        .concat(leftovers)
       const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
       const before = [...this.previousTraces.values()].map((line) => JSON.stringify(line)).join('\n') + '\n'
       if (text !== before) {

@@ -12,7 +12,7 @@ const config = `import { defineConfig } from 'vitest/config'
 import learn from 'vitest-learn/plugin'
 
 const model = (name) => ({ name: 'openai', apiKey: process.env.TEST_KEY, apiURL: process.env.LEARN_API_URL, config: { model: name } })
-export default defineConfig({ plugins: [learn({ student: model('gpt-4o-mini'), teacher: model('gpt-4o') })] })
+export default defineConfig({ plugins: [learn({ student: model('gpt-4o-mini'), teacher: model('gpt-4o'), retry: { totalTimeoutMs: Number(process.env.CALL_TIME_MS ?? 60000) } })] })
 `
 
 const spec = `import { ax } from '@ax-llm/ax'
@@ -74,12 +74,28 @@ describe('recording 16 cases against a scripted provider', () => {
     server.failNext(1000, 401)
     const run = await live(['-u'])
     expect(run.code).not.toBe(0)
+    expect(run.output).toContain(`${server.url}/chat/completions) refused the API key: HTTP 401`)
+    expect(server.requests).toBe(16) // no retry of a refused key: one student call per case
     expect(run.output).toMatch(/kept 32 recording\(s\) of cases that failed/)
     expect(run.output).not.toMatch(/removed/)
     expect(await tape()).toBe(tapeBefore)
     expect(await traces()).toBe(tracesBefore)
     const ci = await project.vitest([], { ci: true })
     expect(ci.code, ci.output).toBe(0)
+  })
+
+  it('under -u with nothing listening, gives up within the retry time, names the URL, and keeps every recording', async () => {
+    const [tapeBefore, tracesBefore] = [await tape(), await traces()]
+    const closed = await startModelServer()
+    const url = closed.url
+    await closed.close() // the port is free again: connections are refused
+    const run = await project.vitest(['-u'], { env: { TEST_KEY: apiKey, LEARN_API_URL: url, CALL_TIME_MS: '3000' } })
+    expect(run.code).not.toBe(0)
+    expect(run.output).toContain(`(openai gpt-4o-mini at ${url}/chat/completions) is unreachable: connection refused`)
+    expect(run.output).toContain(`is the server at ${url} running?`)
+    expect(run.output).not.toMatch(/Test timed out/)
+    expect(await tape()).toBe(tapeBefore)
+    expect(await traces()).toBe(tracesBefore)
   })
 
   it('never records an answer ax cannot use, and the gate says "15 of 16 cases scored"', async () => {

@@ -65,6 +65,15 @@ describe('a test run in a snapshots/ folder it shares with what it did not write
     await project?.remove()
   })
 
+  it('-u keeps an obsolete spec folder while the run has failures, and says why', async () => {
+    server.failNext(100, 401)
+    const run = await project.vitest(['-u'], { env: { LEARN_API_URL: server.url } })
+    expect(run.code).not.toBe(0)
+    expect(run.output).toContain('kept obsolete snapshots/retired/ (no spec is named "retired"): this run has failures')
+    expect(existsSync(`${project.dir}/snapshots/retired/tape.json`)).toBe(true)
+    server.reset()
+  })
+
   it('-u removes only the obsolete spec folder, keeps the store’s folder, and clears dead writers’ temporary files', async () => {
     const run = await project.vitest(['-u'], { env: { LEARN_API_URL: server.url } })
     expect(run.code, run.output).toBe(0)
