@@ -5,4 +5,6 @@ export const snapshotFiles = (snapshotDir: string) => ({
   tape: join(snapshotDir, 'tape.json'),
   traces: join(snapshotDir, 'traces.jsonl'),
   checkpoint: join(snapshotDir, 'checkpoint.json'),
+  /** One record per optimize run (optimize-run.schema.json), named by when it started. */
+  optimizeRuns: join(snapshotDir, 'optimize-runs'),
 })

@@ -224,3 +224,81 @@ export interface LearnSyntheticExample {
   }
   category: string
 }
+
+/**
+ * snapshots/<spec>/optimize-runs/<started>.json: one optimize run, every candidate it made, for review and the report page.
+ */
+export interface LearnOptimizeRun {
+  format: 1
+  spec: string
+  started: string
+  finished: string
+  /**
+   * Rounds allowed.
+   */
+  budget: number
+  decision: 'written' | 'kept-previous'
+  /**
+   * The checkpoint version written.
+   */
+  version?: number
+  /**
+   * The checkpoint the run started from; absent for the seed.
+   */
+  previousVersion?: number
+  stoppedBy: 'budget' | 'converged' | 'cost-cap'
+  comparison: LearnOptimizeRunComparison
+  cost: LearnOptimizeRunCost
+  /**
+   * Every candidate the search made, in order; the chain of parents from the final one is the accepted path.
+   */
+  candidates: LearnOptimizeRunCandidate[]
+}
+/**
+ * Held-out scores of the current program (before) and the candidate (after), paired per case.
+ */
+export interface LearnOptimizeRunComparison {
+  n: number
+  meanBefore: number
+  meanAfter: number
+  delta: number
+  /**
+   * @minItems 2
+   * @maxItems 2
+   */
+  interval: [number, number]
+  winProbability: number
+}
+export interface LearnOptimizeRunCost {
+  /**
+   * Live model calls.
+   */
+  calls: number
+  tokens: number
+  usd: number
+}
+export interface LearnOptimizeRunCandidate {
+  id: number
+  parent: number | null
+  round: number
+  origin: 'start' | 'proposal' | 'merge'
+  /**
+   * The problem it was proposed to fix.
+   */
+  theme?: string
+  instruction: string
+  /**
+   * Its mean judged score on the training cases seen (measured, or assumed from its parent).
+   */
+  estimate: number
+  kept: boolean
+  /**
+   * The search's result, compared on the held-out cases.
+   */
+  final?: boolean
+  /**
+   * Live calls the run had made when the candidate was judged.
+   */
+  calls: number
+  usd: number
+}

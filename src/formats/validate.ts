@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv'
 import { LearnError } from '../errors.js'
-import type { LearnCheckpoint, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
+import type { LearnCheckpoint, LearnOptimizeRun, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
 import * as generated from './validators.generated.js'
 
 export interface FormatTypes {
@@ -8,6 +8,7 @@ export interface FormatTypes {
   trace: LearnTraceLine
   checkpoint: LearnCheckpoint
   synthetic: LearnSynthetic
+  optimizeRun: LearnOptimizeRun
 }
 export type FormatKind = keyof FormatTypes
 

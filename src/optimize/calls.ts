@@ -168,6 +168,8 @@ export class OptimizeCalls {
     readonly services: OptimizeServices,
     readonly uncapped: OptimizeServices,
     readonly meter: CostMeter,
+    /** The models' API keys: never written anywhere. */
+    readonly secrets: readonly string[],
     private readonly tape: Tape,
     private readonly tapeServices: readonly TapeService[],
   ) {}
@@ -210,7 +212,8 @@ export class OptimizeCalls {
     }
     const capped = servicesOf(true)
     const uncapped = servicesOf(false)
-    return new OptimizeCalls(capped, uncapped, meter, tape, [...Object.values(capped), ...Object.values(uncapped)] as TapeService[])
+    const secrets = Object.values(resolved).flatMap((model) => model.secrets)
+    return new OptimizeCalls(capped, uncapped, meter, secrets, tape, [...Object.values(capped), ...Object.values(uncapped)] as TapeService[])
   }
 
   /** Calls answered from the cache. */

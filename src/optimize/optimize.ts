@@ -1,10 +1,15 @@
 import { LearnError } from '../errors.js'
-import type { LearnCheckpoint, LearnProgramState } from '../formats/types.generated.js'
+import { join } from 'node:path'
+import { toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import type { LearnCheckpoint, LearnOptimizeRun, LearnProgramState } from '../formats/types.generated.js'
+import { assertFormat } from '../formats/validate.js'
+import { redact } from '../redact.js'
 import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { PairedComparison } from '../stats.js'
 import { OptimizeCalls } from './calls.js'
 import { committedProgram, latestVersion, readCheckpoint, writeCheckpoint } from './checkpoint.js'
+import { snapshotFiles } from '../formats/layout.js'
 import { collectCases, type Collected } from './collect.js'
 import { SyntheticReferences } from './synthetic.js'
 import { splitCases, type OptimizeCase, type Split } from './data.js'
@@ -82,6 +87,7 @@ interface RunData {
 
 class OptimizeRun {
   private readonly started = performance.now()
+  private readonly startedAt = new Date()
   private readonly warnings: string[] = []
   private readonly files: string[] = []
   private readonly background: Promise<unknown>[] = []
@@ -224,6 +230,7 @@ class OptimizeRun {
       plan: { ...defaultPlan(this.settings.budget), ...this.options.plan },
       seed: this.settings.seed,
       stopped: () => this.calls.meter.stopped,
+      spent: () => ({ calls: this.calls.meter.calls, usd: this.calls.meter.usd }),
       onProgress: (progress) => {
         this.progress = progress
         this.emit()
@@ -303,8 +310,37 @@ class OptimizeRun {
       outcome.decision = 'written'
       outcome.version = version
     }
+    this.files.push(await this.writeRunRecord(outcome))
     this.emit('done')
     return outcome
+  }
+
+  /**
+   * The run and every candidate it made, for review and the report page: with the checkpoint it
+   * wrote in snapshots/<spec>/optimize-runs/<started>.json; a run that kept the current program
+   * changes nothing in snapshots/, so its record goes to the cache folder (<cacheDir>/optimize-runs/<spec>/).
+   */
+  private async writeRunRecord(outcome: OptimizeResult): Promise<string> {
+    const { comparison } = outcome
+    const record: LearnOptimizeRun = {
+      format: 1,
+      spec: this.options.spec.name,
+      started: this.startedAt.toISOString(),
+      finished: new Date().toISOString(),
+      budget: outcome.stats.budget,
+      decision: outcome.decision,
+      ...(outcome.version !== undefined ? { version: outcome.version } : {}),
+      ...(outcome.previousVersion !== undefined ? { previousVersion: outcome.previousVersion } : {}),
+      stoppedBy: outcome.stoppedBy,
+      comparison: { n: comparison.n, meanBefore: comparison.meanBefore, meanAfter: comparison.meanAfter, delta: comparison.delta, interval: comparison.interval, winProbability: comparison.winProbability },
+      cost: { calls: outcome.cost.calls, tokens: outcome.cost.usage.totalTokens, usd: outcome.cost.usd },
+      candidates: outcome.candidates,
+    }
+    const folder = outcome.decision === 'written' ? snapshotFiles(this.options.snapshotDir).optimizeRuns : join(this.options.cacheDir, 'optimize-runs', record.spec)
+    const path = join(folder, `${record.started.replace(/:/g, '-')}.json`)
+    assertFormat('optimizeRun', record, path, 'this is a bug in vitest-learn: please report it with the spec')
+    await writeFileAtomic(path, redact(toPrettyJson(record), this.calls.secrets))
+    return path
   }
 
   async close(): Promise<void> {

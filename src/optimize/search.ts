@@ -1,5 +1,5 @@
 import type { AxAIService } from '@ax-llm/ax'
-import type { LearnProgramState } from '../formats/types.generated.js'
+import type { LearnOptimizeRunCandidate, LearnProgramState } from '../formats/types.generated.js'
 import { mean, seededRandom } from '../stats.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { OptimizeCase } from './data.js'
@@ -46,19 +46,8 @@ export interface SearchProgress {
   merges: number
 }
 
-/** One candidate as the search saw it, for the summary and the optimize report. */
-export interface CandidateRecord {
-  id: number
-  parent: number | null
-  round: number
-  origin: 'start' | 'proposal' | 'merge'
-  instruction: string
-  /** Mean training score, measured where it was evaluated and assumed from its parent elsewhere. */
-  estimate: number
-  kept: boolean
-  /** What it was proposed to fix. */
-  theme?: string
-}
+/** One candidate as the search saw it, for the summary and the optimize report (optimize-runs/). */
+export type CandidateRecord = LearnOptimizeRunCandidate
 
 export interface SearchOptions {
   spec: SomeLearnSpec
@@ -70,6 +59,8 @@ export interface SearchOptions {
   seed: number
   /** Checked before each round: true once the cost cap is reached or the run interrupted. */
   stopped: () => boolean
+  /** What the run has spent so far, noted with each candidate's verdict (the report's cost axis). */
+  spent?: () => { calls: number; usd: number }
   onProgress?: (progress: SearchProgress) => void
 }
 
@@ -115,6 +106,8 @@ class Search {
   private readonly made: Candidate[] = []
   private readonly kept = new Set<number>()
   private readonly seen = new Set<string>()
+  /** What the run had spent when each candidate's verdict came in. */
+  private readonly spentAt = new Map<number, { calls: number; usd: number }>()
 
   constructor(private readonly options: SearchOptions) {
     this.random = seededRandom(options.seed)
@@ -151,6 +144,7 @@ class Search {
     const root = this.make({ parent: undefined, round: 0, origin: { kind: 'start' }, state: start, views: new Map(), fixed: [], addressed: [] })
     for (const evaluation of evaluations) if (!evaluation.skipped) root.views.set(evaluation.caseId, viewOf(evaluation))
     this.keep(root)
+    this.judged(root)
     this.report()
   }
 
@@ -291,6 +285,7 @@ class Search {
     const verdicts = await Promise.all(trials.map((trial) => this.evaluateChild(parent, trial)))
     const kept: Candidate[] = []
     trials.forEach((trial, index) => {
+      this.judged(trial.child)
       if (verdicts[index]) {
         this.keep(trial.child)
         this.progress.accepted++
@@ -414,6 +409,7 @@ class Search {
     }
     const expected = mean(checks.map((caseId) => merged.views.get(caseId)!.score))
     await this.measure(merged, checks.map((caseId) => this.cases.get(caseId)!))
+    this.judged(merged)
     if (mean(checks.map((caseId) => merged.views.get(caseId)!.score)) < expected - this.options.plan.minGain) return
     this.keep(merged)
     this.progress.merges++
@@ -430,6 +426,10 @@ class Search {
     return made
   }
 
+  private judged(candidate: Candidate): void {
+    this.spentAt.set(candidate.id, this.options.spent?.() ?? { calls: 0, usd: 0 })
+  }
+
   private keep(candidate: Candidate): void {
     this.kept.add(candidate.id)
     this.pool.add(candidate)
@@ -441,15 +441,18 @@ class Search {
   }
 
   private records(): CandidateRecord[] {
+    const final = this.pool.best()
     return this.made.map((candidate) => ({
       id: candidate.id,
       parent: candidate.parent ?? null,
       round: candidate.round,
       origin: candidate.origin.kind,
+      ...(candidate.origin.kind === 'proposal' ? { theme: candidate.origin.theme } : {}),
       instruction: candidate.state.instruction,
       estimate: this.pool.estimate(candidate),
       kept: this.kept.has(candidate.id),
-      ...(candidate.origin.kind === 'proposal' ? { theme: candidate.origin.theme } : {}),
+      ...(candidate === final ? { final: true } : {}),
+      ...(this.spentAt.get(candidate.id) ?? { calls: 0, usd: 0 }),
     }))
   }
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LearnError } from '../../src/errors.js'
+import { readJsonFile } from '../../src/formats/files.js'
 import { judgeHash } from '../../src/judge.js'
 import { optimizeSpec, readCheckpoint, specHash, writeCheckpoint, type OptimizeProgress, type OptimizeResult } from '../../src/optimize/index.js'
 import type { AxTrace } from '../../src/storage/types.js'
@@ -73,6 +74,16 @@ describe('optimizeSpec against the scripted model server', () => {
       const synthetic = JSON.parse(await readFile(join(dirs.snapshotDir, 'synthetic.json'), 'utf8')) as { examples: unknown[] }
       expect(synthetic.examples).toHaveLength(10)
 
+      // The run's record, beside the checkpoint it wrote: every candidate, the accepted path's end marked final.
+      const [recordName] = await readdir(join(dirs.snapshotDir, 'optimize-runs'))
+      const record = await readJsonFile(join(dirs.snapshotDir, 'optimize-runs', recordName!), 'optimizeRun', '')
+      expect(result.files).toContain(join(dirs.snapshotDir, 'optimize-runs', recordName!))
+      expect(record).toMatchObject({ spec: spec.name, decision: 'written', version: 1, budget: 12, stoppedBy: result.stoppedBy })
+      expect(record!.candidates).toHaveLength(result.candidates.length)
+      const final = record!.candidates.filter((candidate) => candidate.final)
+      expect(final.map((candidate) => candidate.instruction)).toEqual([result.instruction.after])
+      expect(record!.candidates.at(-1)!.calls).toBeGreaterThan(record!.candidates[0]!.calls)
+
       // The judge's reasons reached the proposer: each proposal about one problem, shown on its cases.
       const proposals = server.calls.filter(isProposer)
       expect(proposals.length).toBeGreaterThan(0)
@@ -102,6 +113,9 @@ describe('optimizeSpec against the scripted model server', () => {
       expect(second.instruction.after).not.toBe(WORSE_INSTRUCTION)
       expect(await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')).toBe(checkpointBefore)
       expect(existsSync(join(dirs.snapshotDir, 'checkpoints', 'v2.json'))).toBe(false)
+      // Keeping changes nothing in snapshots/: the run's record goes to the cache folder.
+      expect(await readdir(join(dirs.snapshotDir, 'optimize-runs'))).toHaveLength(1)
+      expect(await readdir(join(dirs.cacheDir, 'optimize-runs', spec.name))).toHaveLength(1)
     })
 
     it('serves an identical run from the cache without calling the model', async () => {
