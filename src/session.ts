@@ -10,7 +10,7 @@ import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from 
 import { buildProgram } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
-import { redact } from './redact.js'
+import { apiKeysOf, redact } from './redact.js'
 import { scoreCase, type CaseScore } from './scoring.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
@@ -256,8 +256,5 @@ export class SpecSession {
 
 function collectSecrets(options: SessionOptions): string[] {
   const { spec, models } = options
-  return [spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge].flatMap((model) => {
-    const key = model && typeof model === 'object' && 'apiKey' in model ? (model as { apiKey?: unknown }).apiKey : undefined
-    return typeof key === 'string' ? [key] : []
-  })
+  return apiKeysOf([spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge])
 }
