@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { compile } from 'json-schema-to-typescript'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-export const schemaFiles = ['usage', 'tape', 'trace', 'checkpoint', 'synthetic']
+export const schemaFiles = ['usage', 'tape', 'trace', 'checkpoint', 'synthetic', 'history', 'report']
 export const outputFile = `${root}src/formats/types.generated.ts`
 
 export async function generateTypes() {

@@ -3,13 +3,15 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { LearnError } from '../errors.js'
-import type { LearnCheckpoint, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
+import type { LearnCheckpoint, LearnHistoryLine, LearnReport, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
 
 export interface FormatTypes {
   tape: LearnTape
   trace: LearnTraceLine
   checkpoint: LearnCheckpoint
   synthetic: LearnSynthetic
+  history: LearnHistoryLine
+  report: LearnReport
 }
 export type FormatKind = keyof FormatTypes
 
