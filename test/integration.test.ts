@@ -62,13 +62,14 @@ describe('a project using the plugin', () => {
   it('records on the first run, with the user’s own tests still running', async () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('4 recorded')
-    expect(server.requests).toBe(4) // 2 cases x (student + judge)
+    expect(run.output).toContain('12 recorded')
+    expect(server.requests).toBe(12) // 2 cases x 3 samples (the default) x (student + judge)
     expect(server.authorizationSeen).toBe(true)
     expect(run.output).toMatch(/math\.test\.ts/)
-    expect(run.output).toMatch(/Tests\s+4 passed \(4\)/) // 2 cases, the gate, the plain test
+    // 2 cases, the threshold check, the plain test; the regression check has no baseline yet.
+    expect(run.output).toMatch(/Tests\s+4 passed \| 1 skipped \(5\)/)
     const recorded = JSON.parse(await tape())
-    expect(recorded.entries).toHaveLength(4)
+    expect(recorded.entries).toHaveLength(12)
     expect(existsSync(`${project.dir}/snapshots/support/traces.jsonl`)).toBe(true)
   })
 
@@ -79,8 +80,9 @@ describe('a project using the plugin', () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
     expect(server.requests).toBe(0)
-    expect(run.output).toContain('4 replayed')
-    expect(run.output).toMatch(/support\s+2\/2\s+0\.900\s+0\.5\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+4\s+0/) // recorded usage, cost and time reported on replay
+    expect(run.output).toContain('12 replayed')
+    // recorded usage, cost and time reported on replay
+    expect(run.output).toMatch(/support\s+2\/2×3\s+0\.900\s+0\.900\.\.0\.900\s+0\.5\s+-\s+-\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+12\s+0/)
     expect(await tape()).toBe(before)
     expect(await project.read('snapshots/support/traces.jsonl')).toBe(traces)
   })
@@ -88,7 +90,7 @@ describe('a project using the plugin', () => {
   it('replays under CI=true with no key and no server', async () => {
     const run = await ci()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('4 replayed')
+    expect(run.output).toContain('12 replayed')
   })
 
   it('never writes the API key to disk', async () => {
@@ -111,9 +113,9 @@ describe('a project using the plugin', () => {
     server.reset()
     const run = await live(['-u'])
     expect(run.code, run.output).toBe(0)
-    expect(server.requests).toBe(4)
+    expect(server.requests).toBe(12)
     const entries = JSON.parse(await tape()).entries as { request: { messages: { content: string }[] } }[]
-    expect(entries).toHaveLength(4)
+    expect(entries).toHaveLength(12)
     for (const entry of entries.filter((item) => item.request.messages[0]!.content.includes('polite_reply')))
       expect(entry.request.messages[0]!.content).toContain('Reply politely and briefly.')
     expect((await ci()).code).toBe(0)
@@ -127,7 +129,7 @@ describe('a project using the plugin', () => {
     expect(stale.output).toContain('new case: nothing was recorded for it yet')
     server.reset()
     expect((await live()).code).toBe(0)
-    expect(server.requests).toBe(2)
+    expect(server.requests).toBe(6)
     expect((await ci()).code).toBe(0)
   })
 
@@ -147,7 +149,7 @@ describe('a project using the plugin', () => {
     const run = await ci([`support.learn.ts:${line}`])
     expect(run.code, run.output).toBe(0)
     expect(run.output).toMatch(/Tests\s+1 passed/)
-    expect(run.output).toContain('2 replayed')
+    expect(run.output).toContain('6 replayed')
   })
 
   it('reports a malformed spec in its own file, naming the field, while other specs still run', async () => {
