@@ -152,7 +152,8 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
   const { filter, options } = parsed
   const optimize = argv.includes('--optimize')
   const accept = argv.includes('--accept')
-  if (record !== undefined && optimize) return { kind: 'usage-error', message: '--optimize records the cases under the checkpoint it writes; it takes no --record' }
+  if ((record === 'none' || record === 'live') && optimize)
+    return { kind: 'usage-error', message: `--optimize calls models and writes a checkpoint; --record=${record} cannot go with it (--record=missing can)` }
   if (record === 'live' && accept) return { kind: 'usage-error', message: "--accept writes a baseline and --record=live writes nothing: run them separately" }
   // Optimizing and accepting are one-off jobs, never a watch session.
   if ((optimize || accept) && !options.watch) options.run = true

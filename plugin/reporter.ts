@@ -164,9 +164,13 @@ export class LearnReporter implements Reporter {
     }
   }
 
-  /** Annotations on the specs' lines, and the step summary when the job has one. */
+  /**
+   * Annotations on the specs' lines, and the step summary when the job has one. A shard that writes
+   * a blob report leaves both to the --merge-reports run, so nothing shows twice.
+   */
   private async writeGitHubOutput(report: LearnReport, log: (line?: string) => void): Promise<void> {
-    const root = this.vitest.config.root
+    const { root, shard, reporters } = this.vitest.config
+    if (shard && reporters.some((reporter) => (Array.isArray(reporter) ? reporter[0] : reporter) === 'blob')) return
     const workspace = this.env.GITHUB_WORKSPACE ?? root
     for (const annotation of annotationsOf(report)) log(workflowCommand(annotation, (file) => relative(workspace, resolve(root, file))))
     const summaryFile = this.env.GITHUB_STEP_SUMMARY

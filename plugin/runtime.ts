@@ -151,7 +151,7 @@ export function register(value: unknown, file: string) {
         if (currentMode(provided) === 'none')
           throw new LearnError('optimize calls models and writes checkpoints, but CI is set (replay only)', {
             file: displayFile,
-            fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}`,
+            fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}; in a CI job meant to call models, say so: npx vitest-learn --optimize --record=missing`,
           })
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
         context.task.meta.learn = meta

@@ -3,6 +3,7 @@
 // properties, JSON on stdout, learn-report.json, history.jsonl), --record=live, --baseline-ref, and
 // a sharded run merged against an unsharded one.
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LearnHistoryLine, LearnReport } from '../src/formats/types.generated.js'
@@ -197,20 +198,23 @@ describe('shards', () => {
     await project?.remove()
   })
 
-  it('give the same verdicts merged as one unsharded run', async () => {
+  it('give the same verdicts merged as one unsharded run, and leave GitHub output to the merge', async () => {
     const single = await project.vitest(['--outputFile.learn=single.json'], { ci: true })
     expect(single.code, single.output).toBe(0)
+    const summaryFile = `${project.dir}/step-summary.md`
+    const actions = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: project.dir }
     for (const shard of ['1/2', '2/2']) {
-      const run = await project.vitest([`--shard=${shard}`, '--reporter=blob'], { ci: true })
+      const run = await project.vitest([`--shard=${shard}`, '--reporter=default', '--reporter=blob'], { ci: true, env: actions })
       expect(run.code, run.output).toBe(0)
     }
-    const merged = await project.vitest(['--merge-reports', '--outputFile.learn=merged.json'], { ci: true })
+    expect(existsSync(summaryFile)).toBe(false)
+    const merged = await project.vitest(['--merge-reports', '--outputFile.learn=merged.json'], { ci: true, env: actions })
     expect(merged.code, merged.output).toBe(0)
-    const verdicts = async (file: string) =>
-      (JSON.parse(await project.read(file)) as LearnReport).specs.map(({ created: _, ...spec }: LearnReport['specs'][number] & { created?: string }) => spec)
+    const verdicts = async (file: string) => (JSON.parse(await project.read(file)) as LearnReport).specs
     const fromShards = await verdicts('merged.json')
     expect(fromShards.map((spec) => spec.name)).toEqual(['other', 'support'])
     expect(fromShards).toEqual(await verdicts('single.json'))
     expect(merged.output).toMatch(/other\s+8\/8×2\s+0\.950/)
+    expect((await readFile(summaryFile, 'utf8')).match(/^\| `(other|support)` \| 0\.950 .* ✅ pass \(no baseline\) \|/gm)).toHaveLength(2)
   })
 })

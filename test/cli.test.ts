@@ -81,7 +81,7 @@ describe('vitest-learn command line', () => {
     [['--record=sometimes'], '--record: unknown record mode "sometimes"; the record modes are missing, all, none, live'],
     [['--record'], '--record needs a value, e.g. --record=missing'],
     [['--baseline-ref', '--reporter=dot'], '--baseline-ref needs a value, e.g. --baseline-ref=origin/main'],
-    [['--optimize', '--record=all'], '--optimize records the cases under the checkpoint it writes; it takes no --record'],
+    [['--optimize', '--record=none'], '--optimize calls models and writes a checkpoint; --record=none cannot go with it (--record=missing can)'],
     [['--accept', '--record=live'], '--accept writes a baseline and --record=live writes nothing: run them separately'],
   ])('rejects %j: %s', async (argv, message) => {
     expect(usageError(await parse('run', ...argv))).toBe(message)

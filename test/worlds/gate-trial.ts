@@ -24,7 +24,7 @@ export interface TrialOptions {
 export type TrialOutcome = Pick<RegressionResult, 'verdict' | 'detectableDrop'> & { drop: number; delta: number }
 
 /** Noise seeds of a trial's runs: the baseline's, then one per drop, never shared between trials. */
-const runSeed = (seed: number, run: number) => seed * 100 + run
+export const runSeed = (seed: number, run: number) => seed * 100 + run
 
 async function runAll(session: SpecSession): Promise<void> {
   await Promise.all(session.spec.cases.map((item) => session.runCase(item)))
