@@ -3,6 +3,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer, type ScriptedCall } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
+import { defaultSamples } from '../src/spec.js'
 
 const apiKey = 'sk-integration-test-key-0123456789abcdef'
 
@@ -62,14 +63,15 @@ describe('a project using the plugin', () => {
   it('records on the first run, with the user’s own tests still running', async () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('12 recorded')
-    expect(server.requests).toBe(12) // 2 cases x 3 samples (the default) x (student + judge)
+    const calls = 2 * defaultSamples * 2 // 2 cases x the default samples x (student + judge)
+    expect(run.output).toContain(`${calls} recorded`)
+    expect(server.requests).toBe(calls)
     expect(server.authorizationSeen).toBe(true)
     expect(run.output).toMatch(/math\.test\.ts/)
     // 2 cases, the threshold check, the plain test; the regression check has no baseline yet.
     expect(run.output).toMatch(/Tests\s+4 passed \| 1 skipped \(5\)/)
     const recorded = JSON.parse(await tape())
-    expect(recorded.entries).toHaveLength(12)
+    expect(recorded.entries).toHaveLength(calls)
     expect(existsSync(`${project.dir}/snapshots/support/traces.jsonl`)).toBe(true)
   })
 
@@ -80,9 +82,10 @@ describe('a project using the plugin', () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
     expect(server.requests).toBe(0)
-    expect(run.output).toContain('12 replayed')
+    expect(run.output).toContain(`${4 * defaultSamples} replayed`)
     // recorded usage, cost and time reported on replay
-    expect(run.output).toMatch(/support\s+2\/2×3\s+0\.900\s+0\.900\.\.0\.900\s+0\.5\s+-\s+-\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+12\s+0/)
+    const row = String.raw`support\s+2/2×${defaultSamples}\s+0\.900\s+0\.900\.\.0\.900\s+0\.5\s+-\s+-\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+${4 * defaultSamples}\s+0`
+    expect(run.output).toMatch(new RegExp(row))
     expect(await tape()).toBe(before)
     expect(await project.read('snapshots/support/traces.jsonl')).toBe(traces)
   })
@@ -90,7 +93,7 @@ describe('a project using the plugin', () => {
   it('replays under CI=true with no key and no server', async () => {
     const run = await ci()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('12 replayed')
+    expect(run.output).toContain(`${4 * defaultSamples} replayed`)
   })
 
   it('never writes the API key to disk', async () => {
@@ -113,9 +116,9 @@ describe('a project using the plugin', () => {
     server.reset()
     const run = await live(['-u'])
     expect(run.code, run.output).toBe(0)
-    expect(server.requests).toBe(12)
+    expect(server.requests).toBe(4 * defaultSamples)
     const entries = JSON.parse(await tape()).entries as { request: { messages: { content: string }[] } }[]
-    expect(entries).toHaveLength(12)
+    expect(entries).toHaveLength(4 * defaultSamples)
     for (const entry of entries.filter((item) => item.request.messages[0]!.content.includes('polite_reply')))
       expect(entry.request.messages[0]!.content).toContain('Reply politely and briefly.')
     expect((await ci()).code).toBe(0)
@@ -129,7 +132,7 @@ describe('a project using the plugin', () => {
     expect(stale.output).toContain('new case: nothing was recorded for it yet')
     server.reset()
     expect((await live()).code).toBe(0)
-    expect(server.requests).toBe(6)
+    expect(server.requests).toBe(2 * defaultSamples)
     expect((await ci()).code).toBe(0)
   })
 
@@ -149,7 +152,7 @@ describe('a project using the plugin', () => {
     const run = await ci([`support.learn.ts:${line}`])
     expect(run.code, run.output).toBe(0)
     expect(run.output).toMatch(/Tests\s+1 passed/)
-    expect(run.output).toContain('6 replayed')
+    expect(run.output).toContain(`${2 * defaultSamples} replayed`)
   })
 
   it('reports a malformed spec in its own file, naming the field, while other specs still run', async () => {
