@@ -23,8 +23,16 @@ export interface SpecEntry {
   optimize?: LearnOptimizeMeta
 }
 
+/** A spec file's test that failed outside any spec's cases and checks: the spec did not load. */
+export interface BrokenSpec {
+  file: string
+  line?: number
+  error: string
+}
+
 export interface Collected {
   specs: Map<string, SpecEntry>
+  broken: BrokenSpec[]
   /** Spec names claimed by more than one file: their recordings would overwrite each other. */
   clashes: Map<string, Set<string>>
 }
@@ -46,6 +54,7 @@ function caseEntry(test: TestCase, id: string): CaseEntry {
 export function collect(testModules: readonly TestModule[]): Collected {
   const specs = new Map<string, SpecEntry>()
   const clashes = new Map<string, Set<string>>()
+  const broken: BrokenSpec[] = []
   const entryOf = (name: string, file: string) => {
     let entry = specs.get(name)
     if (!entry) specs.set(name, (entry = { file, cases: [] }))
@@ -63,6 +72,9 @@ export function collect(testModules: readonly TestModule[]): Collected {
     for (const test of tests) {
       const meta = test.meta().learn
       const line = test.location ? { line: test.location.line } : {}
+      const result = test.result()
+      if (!meta && test.meta().learnCase === undefined && result.state === 'failed')
+        broken.push({ file: module.moduleId, ...line, error: result.errors?.[0]?.message ?? 'failed' })
       if (meta?.kind === 'threshold') entryOf((specName = meta.spec), module.moduleId).threshold = { meta, ...line }
       if (meta?.kind === 'regression') entryOf((specName = meta.spec), module.moduleId).regression = { meta, ...line }
       if (meta?.kind === 'optimize') entryOf((specName = meta.spec), module.moduleId).optimize = meta
@@ -76,5 +88,5 @@ export function collect(testModules: readonly TestModule[]): Collected {
       if (id !== undefined) entry.cases.push(caseEntry(test, id))
     }
   }
-  return { specs, clashes }
+  return { specs, broken, clashes }
 }

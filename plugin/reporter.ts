@@ -7,8 +7,8 @@ import type { Reporter } from 'vitest/reporters'
 import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport, LearnReportSpec } from '../src/formats/types.generated.js'
 import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folders.js'
-import { annotationsOf, stepSummary, workflowCommand } from '../src/report/github.js'
-import { collect, type SpecEntry } from './collect.js'
+import { annotationsOf, stepSummary, workflowCommand, type Annotation } from '../src/report/github.js'
+import { collect, type BrokenSpec, type SpecEntry } from './collect.js'
 import type { LearnOptimizeMeta } from './context.js'
 import { buildReport } from './learn-report.js'
 import { learnGlob } from './transform.js'
@@ -66,8 +66,8 @@ export class LearnReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
-    const { specs, clashes } = collect(testModules)
-    if (specs.size === 0) return
+    const { specs, broken, clashes } = collect(testModules)
+    if (specs.size === 0 && broken.length === 0) return
     const { config } = this.vitest
     const toStderr = stdoutTaken(config)
     const log = (line = '') => (toStderr ? this.vitest.logger.error(line) : this.vitest.logger.log(line))
@@ -77,15 +77,16 @@ export class LearnReporter implements Reporter {
       this.vitest.logger.error(pc.red(`vitest-learn: the spec name "${name}" is used by ${list}; they would share snapshots/${name}/. Rename one.`))
       process.exitCode = 1
     }
-    const report = buildReport({ specs, clashes }, root)
+    const report = buildReport({ specs, broken, clashes }, root)
     this.printSummary(report, specs, log)
     for (const [name, entry] of specs) if (entry.optimize) this.printOptimize(name, entry.optimize, log)
     await this.reportObsoleteFolders(testModules, specs, root, log)
-    if (this.env.GITHUB_ACTIONS === 'true') await this.writeGitHubOutput(report, log)
+    if (this.env.GITHUB_ACTIONS === 'true') await this.writeGitHubOutput(report, broken, log)
     await this.writeReport(report, log)
   }
 
   private printSummary(report: LearnReport, specs: Map<string, SpecEntry>, log: (line?: string) => void): void {
+    if (report.specs.length === 0) return
     const rows = [['spec', 'cases', 'mean', '95% CI', 'threshold', 'baseline', 'Δ', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
     for (const spec of report.specs) {
       const { regression } = spec
@@ -168,11 +169,15 @@ export class LearnReporter implements Reporter {
    * Annotations on the specs' lines, and the step summary when the job has one. A shard that writes
    * a blob report leaves both to the --merge-reports run, so nothing shows twice.
    */
-  private async writeGitHubOutput(report: LearnReport, log: (line?: string) => void): Promise<void> {
+  private async writeGitHubOutput(report: LearnReport, broken: readonly BrokenSpec[], log: (line?: string) => void): Promise<void> {
     const { root, shard, reporters } = this.vitest.config
     if (shard && reporters.some((reporter) => (Array.isArray(reporter) ? reporter[0] : reporter) === 'blob')) return
     const workspace = this.env.GITHUB_WORKSPACE ?? root
-    for (const annotation of annotationsOf(report)) log(workflowCommand(annotation, (file) => relative(workspace, resolve(root, file))))
+    const annotations = [
+      ...broken.map((spec): Annotation => ({ level: 'error', file: relative(root, spec.file), ...(spec.line ? { line: spec.line } : {}), title: 'vitest-learn: spec did not load', message: spec.error })),
+      ...annotationsOf(report),
+    ]
+    for (const annotation of annotations) log(workflowCommand(annotation, (file) => relative(workspace, resolve(root, file))))
     const summaryFile = this.env.GITHUB_STEP_SUMMARY
     if (summaryFile) await appendFile(summaryFile, stepSummary(report))
   }

@@ -4,7 +4,7 @@
 // a sharded run merged against an unsharded one.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LearnHistoryLine, LearnReport } from '../src/formats/types.generated.js'
 import { assertFormat } from '../src/formats/validate.js'
@@ -105,14 +105,17 @@ describe('what CI sees of a gated spec', () => {
     degraded = true
     const reporters = ['--reporter=json', '--outputFile.learn=learn-report.json']
     const summaryFile = `${project.dir}/step-summary.md`
+    await project.write('bad.learn.ts', spec('bad').replace('threshold: 0.5', 'threshold: 2'))
     const run = await project.vitest(['-u', ...reporters], {
       env: { ...env(), GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: project.dir },
     })
+    await rm(`${project.dir}/bad.learn.ts`)
     expect(run.code, run.output).toBe(1)
 
     // stdout is the JSON report alone; the summary and the annotations went to stderr.
-    const json = JSON.parse(run.stdout) as { testResults: { assertionResults: { title: string; status: string }[] }[] }
-    const statuses = Object.fromEntries(json.testResults[0]!.assertionResults.map((test) => [test.title, test.status]))
+    const json = JSON.parse(run.stdout) as { testResults: { name: string; assertionResults: { title: string; status: string }[] }[] }
+    const results = json.testResults.find((file) => file.name.endsWith('support.learn.ts'))!
+    const statuses = Object.fromEntries(results.assertionResults.map((test) => [test.title, test.status]))
     expect(statuses).toMatchObject({ 'threshold: mean score >= 0.5': 'passed', 'regression: drop <= 0.05 vs baseline': 'failed' })
     expect(run.stderr).toContain('vitest-learn')
 
@@ -128,6 +131,8 @@ describe('what CI sees of a gated spec', () => {
     expect(regressed.map((annotation) => annotation.line).sort()).toEqual([1, 2, 3].map((index) => lineOf(source, queries[index - 1]!)).sort())
     expect(regressed.every((annotation) => annotation.level === 'error' && annotation.file === 'support.learn.ts')).toBe(true)
     expect(regressed[0]!.message).toMatch(/: 0\.95 → 0\.70: No next step given\./)
+    expect(annotations).toContainEqual(expect.objectContaining({ level: 'error', file: 'bad.learn.ts', title: 'vitest-learn: spec did not load' }))
+    expect(annotations.find((annotation) => annotation.file === 'bad.learn.ts')!.message).toContain('threshold: must be a number from 0 to 1, got 2')
     const summary = annotations.find((annotation) => annotation.title === 'vitest-learn support: regressed')!
     expect(summary.line).toBe(lineOf(source, 'export default'))
     expect(summary.message).toMatch(/^regressed against checkpoint v1: 0\.950 → 0\.825 .*; the chance that noise alone dropped it this far: /)
