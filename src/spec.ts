@@ -67,7 +67,7 @@ export interface LearnSpecInput<IN, OUT extends AxGenOut> {
    * traces, the summary and the report; a reply scores the mean of the judge, `metric` and these.
    */
   metrics?: Record<string, LearnScorer<IN, OUT>>
-  /** Student replies per case, each scored; a case scores their mean. Default 3 (see BENCHMARKS.md). */
+  /** Student replies per case, each scored; a case scores their mean. Default 5 (see BENCHMARKS.md). */
   samples?: number
   /** Judge verdicts per reply; a reply's judge score is their mean. Default 1. */
   judgeSamples?: number
@@ -132,10 +132,11 @@ const knownFields: {
 export const defaultThreshold = 0.8
 export const defaultTolerance = 0.05
 /**
- * Three replies per case: at 16 cases of a noisy judged spec, one reply per case catches a true
- * 0.1 drop about half the time, three about 9 times in 10 (bench/gate-trust.ts, BENCHMARKS.md).
+ * Five replies per case: the fewest that met the gate's goal (a true drop of 0.1 caught at least 9
+ * times in 10, false alarms at most 1 in 20) on a noisy judged spec of 16 cases, where one reply
+ * catches it about half the time, three 86%, four 90% (bench/gate-trust.ts, BENCHMARKS.md).
  */
-export const defaultSamples = 3
+export const defaultSamples = 5
 export const defaultJudgeSamples = 1
 const maxSamples = 100
 /** Scorer names that name the judge and `metric` in reports. */

@@ -310,8 +310,8 @@ describe('defineLearn: scoring', () => {
     expect([spec.threshold, spec.tolerance]).toEqual([1, 0])
   })
 
-  it('defaults samples to 3 replies per case and judgeSamples to 1 verdict per reply', () => {
-    expect([define(validSpec()).samples, define(validSpec()).judgeSamples]).toEqual([3, 1])
+  it('defaults samples to 5 replies per case and judgeSamples to 1 verdict per reply', () => {
+    expect([define(validSpec()).samples, define(validSpec()).judgeSamples]).toEqual([5, 1])
     const spec = define({ ...validSpec(), samples: 5, judgeSamples: 2 })
     expect([spec.samples, spec.judgeSamples]).toEqual([5, 2])
   })
