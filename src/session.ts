@@ -72,6 +72,7 @@ export class SpecSession {
   private hashes: { spec: string; judge: string } | undefined
   private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
+  /** Set by compareWith(): the baseline to use instead of the checkpoint's, possibly none at all. */
   private otherBaseline: { baseline: GateBaseline | undefined } | undefined
 
   private constructor(
@@ -83,7 +84,9 @@ export class SpecSession {
   ) {
     for (const line of previousTraces) {
       const caseId = line.case ?? line.id
-      this.previousByCase.set(caseId, [...(this.previousByCase.get(caseId) ?? []), line])
+      const lines = this.previousByCase.get(caseId)
+      if (lines) lines.push(line)
+      else this.previousByCase.set(caseId, [line])
     }
   }
 
