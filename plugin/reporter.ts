@@ -86,25 +86,33 @@ export class LearnReporter implements Reporter {
   }
 
   private printSummary(report: LearnReport, specs: Map<string, SpecEntry>, log: (line?: string) => void): void {
-    if (report.specs.length === 0) return
+    if (specs.size === 0) return
     const rows = [['spec', 'cases', 'mean', '95% CI', 'threshold', 'baseline', 'Δ', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
-    for (const spec of report.specs) {
-      const { regression } = spec
-      const latency = specs.get(spec.name)!.cases.reduce((sum, item) => sum + (item.meta?.latencyMs ?? 0), 0)
+    const reported = new Map(report.specs.map((spec) => [spec.name, spec]))
+    for (const [name, entry] of specs) {
+      const metas = entry.cases.flatMap((item) => (item.meta ? [item.meta] : []))
+      const sum = (pick: (meta: (typeof metas)[number]) => number) => metas.reduce((total, meta) => total + pick(meta), 0)
+      const spec = reported.get(name)
+      // Cases run without their spec's checks (a file:line filter) still count their calls.
+      const checks = spec
+        ? [
+            `${spec.scored}/${spec.total}${spec.samples > 1 ? `×${spec.samples}` : ''}`,
+            spec.mean.toFixed(3),
+            `${spec.interval[0].toFixed(3)}..${spec.interval[1].toFixed(3)}`,
+            String(spec.threshold.value),
+            spec.regression.baseline ? spec.regression.baseline.mean.toFixed(3) : '-',
+            spec.regression.delta === undefined ? '-' : signed(spec.regression.delta),
+            verdictCell(spec),
+          ]
+        : [String(metas.length), '-', '-', '-', '-', '-', '-']
       rows.push([
-        spec.name,
-        `${spec.scored}/${spec.total}${spec.samples > 1 ? `×${spec.samples}` : ''}`,
-        spec.mean.toFixed(3),
-        `${spec.interval[0].toFixed(3)}..${spec.interval[1].toFixed(3)}`,
-        String(spec.threshold.value),
-        regression.baseline ? regression.baseline.mean.toFixed(3) : '-',
-        regression.delta === undefined ? '-' : signed(regression.delta),
-        verdictCell(spec),
-        String(spec.cost.tokens),
-        `$${spec.cost.usd.toFixed(4)}`,
-        `${(latency / 1000).toFixed(1)}s`,
-        String(spec.cost.replayed),
-        String(spec.cost.live),
+        name,
+        ...checks,
+        String(sum((meta) => meta.usage.totalTokens)),
+        `$${sum((meta) => meta.costUsd).toFixed(4)}`,
+        `${(sum((meta) => meta.latencyMs) / 1000).toFixed(1)}s`,
+        String(sum((meta) => meta.replayed)),
+        String(sum((meta) => meta.live)),
       ])
     }
     log()
