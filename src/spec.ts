@@ -134,7 +134,7 @@ export const defaultTolerance = 0.05
 /**
  * Five replies per case: the fewest that met the gate's goal (a true drop of 0.1 caught at least 9
  * times in 10, false alarms at most 1 in 20) on a noisy judged spec of 16 cases, where one reply
- * catches it about half the time, three 86%, four 90% (bench/gate-trust.ts, BENCHMARKS.md).
+ * catches it about half the time, three 86%, four 89.5% (bench/gate-trust.ts, BENCHMARKS.md).
  */
 export const defaultSamples = 5
 export const defaultJudgeSamples = 1
