@@ -70,6 +70,8 @@ export interface LearnThresholdMeta {
   mean: number
   interval: [number, number]
   threshold: number
+  /** The spec's tolerance, which its regression check applies. */
+  tolerance: number
   scored: number
   total: number
   samples: number
@@ -83,7 +85,6 @@ export interface LearnThresholdMeta {
 export interface LearnRegressionMeta extends Pick<RegressionResult, 'verdict' | 'pass' | 'warnings' | 'summary' | 'detectableDrop' | 'baseline'> {
   kind: 'regression'
   spec: string
-  tolerance: number
   comparison?: { delta: number; interval: [number, number]; n: number; pNoise: number }
   drops: CaseDrop[]
   message?: string

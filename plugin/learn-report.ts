@@ -3,9 +3,9 @@
 import { relative } from 'node:path'
 import type { LearnReport, LearnReportSpec } from '../src/formats/types.generated.js'
 import { assertFormat } from '../src/formats/validate.js'
+import { rounded as round } from '../src/stats.js'
 import type { Collected, SpecEntry } from './collect.js'
 
-const round = (value: number) => Math.round(value * 1e6) / 1e6
 const roundAll = (scores: Record<string, number>) => Object.fromEntries(Object.entries(scores).map(([key, value]) => [key, round(value)]))
 
 function specReport(name: string, entry: SpecEntry, root: string): LearnReportSpec | undefined {
@@ -33,7 +33,7 @@ function specReport(name: string, entry: SpecEntry, root: string): LearnReportSp
     regression: {
       verdict: regression?.verdict ?? 'none',
       pass: regressionPass,
-      tolerance: regression?.tolerance ?? 0,
+      tolerance: threshold.tolerance,
       ...(regression?.baseline ? { baseline: { label: regression.baseline.label, mean: round(regression.baseline.mean) } } : {}),
       ...(regression?.comparison
         ? {

@@ -65,14 +65,13 @@ function currentMode(provided: LearnProvided): SessionMode {
 
 const recordModeOf = (mode: SessionMode): RecordMode => (mode === 'new' ? 'missing' : mode)
 
-function regressionMeta(spec: string, tolerance: number, gate: GateResult): LearnRegressionMeta {
+function regressionMeta(spec: string, gate: GateResult): LearnRegressionMeta {
   const { comparison, baseline, detectableDrop, ...regression } = gate.regression
   return {
     kind: 'regression',
     spec,
     verdict: regression.verdict,
     pass: regression.pass,
-    tolerance,
     ...(baseline ? { baseline } : {}),
     ...(comparison ? { comparison: { delta: comparison.delta, interval: comparison.interval, n: comparison.n, pNoise: comparison.pNoise } } : {}),
     ...(detectableDrop !== undefined ? { detectableDrop } : {}),
@@ -235,6 +234,7 @@ export function register(value: unknown, file: string) {
           mean: gate.mean,
           interval: gate.interval,
           threshold: spec.threshold,
+          tolerance: spec.tolerance,
           scored: gate.scored,
           total: gate.total,
           samples: spec.samples,
@@ -250,7 +250,7 @@ export function register(value: unknown, file: string) {
         const { session: current, gate, accepted } = await settle(context)
         const edited = !provided.baselineRef && current.specEditedSince() ? current.checkpoint!.version : undefined
         context.task.meta.learn = {
-          ...regressionMeta(spec.name, spec.tolerance, gate),
+          ...regressionMeta(spec.name, gate),
           ...(edited ? { specEdited: edited } : {}),
           ...(accepted ? { accepted } : {}),
         }

@@ -5,6 +5,7 @@ import { assertFormat } from './formats/validate.js'
 import type { GateResult } from './gate.js'
 import { headCommit } from './git.js'
 import type { SomeLearnSpec } from './spec.js'
+import { rounded as round } from './stats.js'
 
 export interface HistoryRun {
   /** The tape's mode: `new` recorded what was missing, `all` re-recorded. */
@@ -13,8 +14,6 @@ export interface HistoryRun {
   gate: GateResult
   calls: { live: number; usd: number }
 }
-
-const round = (value: number) => Math.round(value * 1e6) / 1e6
 
 /** The history line of a run that recorded. */
 export function historyLine(run: HistoryRun, date: Date, commit: string | undefined): LearnHistoryLine {

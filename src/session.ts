@@ -167,6 +167,7 @@ export class SpecSession {
     const judge = this.service(item.id, 'judge')
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
+    const replies = replyMeter(student.stats)
     try {
       const score = await evaluateCase({
         spec: this.spec,
@@ -174,12 +175,12 @@ export class SpecSession {
         program: this.program(),
         student,
         judge: () => judge,
-        step: (sample, run) => this.withTapeErrors(item.id, sample, run),
+        step: (sample, run) => replies.measure(sample, () => this.withTapeErrors(item.id, sample, run)),
       })
       const result: CaseResult = { caseId: item.id, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
       this.tape.caseSucceeded(item.id)
-      if (this.options.mode === 'new' || this.options.mode === 'all') this.keepTraces(item, result, startTime)
+      if (this.options.mode === 'new' || this.options.mode === 'all') this.keepTraces(item, result, replies.costs, startTime)
       return result
     } catch (error) {
       this.failures.set(item.id, error instanceof Error ? error.message.split('\n')[0]! : String(error))
@@ -216,11 +217,13 @@ export class SpecSession {
   }
 
   /** One trace line per sample: `<case id>` for the first, `<case id>#<n>` for the others. */
-  private keepTraces(item: SomeLearnCase, result: CaseResult, startTime: Date): void {
-    const durationMs = result.student.latencyMs / result.score.samples.length
+  private keepTraces(item: SomeLearnCase, result: CaseResult, replies: readonly ReplyCost[], startTime: Date): void {
     const previousLines = new Map((this.previousByCase.get(item.id) ?? []).map((line) => [line.id, line]))
+    let offsetMs = 0
     const lines = result.score.samples.map((sample, index): LearnTraceLine => {
-      const started = new Date(startTime.getTime() + index * durationMs)
+      const { usage, latencyMs: durationMs } = replies[index]!
+      const started = new Date(startTime.getTime() + offsetMs)
+      offsetMs += durationMs
       const line: LearnTraceLine = {
         type: 'trace',
         id: index === 0 ? item.id : `${item.id}#${index}`,
@@ -231,7 +234,7 @@ export class SpecSession {
         endTime: new Date(started.getTime() + durationMs).toISOString(),
         durationMs,
         model: this.model('student').identity.model,
-        usage: result.student.usage,
+        usage,
         case: item.id,
         sample: index,
         score: sample.score,
@@ -320,6 +323,27 @@ export class SpecSession {
     const stats = [...this.callStats.values()].flatMap((calls) => [calls.student, calls.judge])
     return { live: stats.reduce((sum, item) => sum + item.live, 0), usd: stats.reduce((sum, item) => sum + item.costUsd, 0) }
   }
+}
+
+/** What one reply's student calls took. */
+type ReplyCost = Pick<TapeCallStats, 'usage' | 'latencyMs'>
+
+/** Adds to each reply what the student's calls took during its steps: the growth of the service's totals. */
+function replyMeter(stats: TapeCallStats) {
+  const costs: ReplyCost[] = []
+  const measure = async <T>(sample: number, run: () => Promise<T>): Promise<T> => {
+    const before = { ...stats.usage, latencyMs: stats.latencyMs }
+    try {
+      return await run()
+    } finally {
+      const cost = (costs[sample] ??= { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, latencyMs: 0 })
+      cost.usage.promptTokens += stats.usage.promptTokens - before.promptTokens
+      cost.usage.completionTokens += stats.usage.completionTokens - before.completionTokens
+      cost.usage.totalTokens += stats.usage.totalTokens - before.totalTokens
+      cost.latencyMs += stats.latencyMs - before.latencyMs
+    }
+  }
+  return { costs, measure }
 }
 
 function collectSecrets(options: SessionOptions): string[] {

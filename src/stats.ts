@@ -49,6 +49,9 @@ export function seededRandom(seed: number): () => number {
 export const mean = (values: readonly number[]): number =>
   values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length
 
+/** A score as files show it: 6 decimals (0.6499999999999999 → 0.65). */
+export const rounded = (value: number): number => Math.round(value * 1e6) / 1e6
+
 /** Rounds away float noise (0.1 + 0.2 - 0.3), so equal lists compare as exactly equal. */
 const clean = (value: number): number => Math.round(value * 1e12) / 1e12
 
