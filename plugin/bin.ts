@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `vitest-learn`: Vitest with two more flags (see cli.ts).
+// `vitest-learn`: Vitest with a few more flags (see cli.ts), handed to the plugin through the environment.
 import { createRequire } from 'node:module'
 import { startVitest } from 'vitest/node'
 import { help, parseLearnArgs } from './cli.js'
@@ -22,5 +22,7 @@ if (command.kind === 'usage-error') {
 if (command.optimize) process.env[learnEnv.optimize] = '1'
 if (command.accept) process.env[learnEnv.accept] = '1'
 if (command.noCache) process.env[learnEnv.noCache] = '1'
+if (command.record) process.env[learnEnv.record] = command.record
+if (command.baselineRef) process.env[learnEnv.baselineRef] = command.baselineRef
 const vitest = await startVitest('test', command.filter, command.options)
 if (!vitest.shouldKeepServer()) await vitest.exit()

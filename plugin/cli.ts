@@ -1,11 +1,13 @@
-// The command line of `vitest-learn`: Vitest's, plus --optimize and --accept. Vitest rejects unknown
-// flags before any plugin loads, so the bin parses the command line itself and passes the rest on.
+// The command line of `vitest-learn`: Vitest's, plus --optimize, --accept, --record and --baseline-ref.
+// Vitest rejects unknown flags before any plugin loads, so the bin parses the command line itself and
+// passes the rest on.
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseCLI, version as vitestVersion } from 'vitest/node'
 import { closestMatch } from '../src/suggest.js'
+import { recordModeProblem, recordModes, type RecordMode } from './mode.js'
 
 export const help = `vitest-learn [vitest flags and filters]
 
@@ -14,6 +16,14 @@ export const help = `vitest-learn [vitest flags and filters]
   --accept     accept this run's scores as the new baseline of specs edited since their checkpoint
   --no-cache   with --optimize: call every model live instead of replaying optimize's call cache
                (also turns off Vitest's own cache for the run)
+  --record=<mode>
+               missing: record what lacks a recording (the default; none with CI set)
+               all: re-record every call (as -u, which then updates only ordinary snapshots)
+               none: replay only, failing what is missing (the default with CI set)
+               live: call the models for everything and write nothing (a check for model drift)
+  --baseline-ref=<git ref>
+               compare each spec with its checkpoint's baseline at that ref (else the scores
+               recorded there), read with git, without a checkout: --baseline-ref=origin/main
   --version    print the versions of vitest-learn and Vitest
 
 Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
@@ -22,7 +32,9 @@ Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
   vitest-learn --optimize examples/support.learn.ts
 `
 
-const ownFlags = ['--optimize', '--accept'] as const
+const ownFlags = ['--optimize', '--accept', '--record', '--baseline-ref'] as const
+/** Own flags that take a value, as `--flag=value` or `--flag value`. */
+const valueFlags = ['--record', '--baseline-ref'] as const
 
 type VitestArgs = ReturnType<typeof parseCLI>
 
@@ -31,7 +43,16 @@ export type LearnCommand =
   | { kind: 'version'; text: string }
   /** A mistake on the command line: print the message to stderr and exit with 2. */
   | { kind: 'usage-error'; message: string }
-  | { kind: 'run'; filter: string[]; options: VitestArgs['options']; optimize: boolean; accept: boolean; noCache: boolean }
+  | {
+      kind: 'run'
+      filter: string[]
+      options: VitestArgs['options']
+      optimize: boolean
+      accept: boolean
+      noCache: boolean
+      record?: RecordMode
+      baselineRef?: string
+    }
 
 /** The parts of Vitest's command line parser (cac) the unknown-flag check reads. */
 interface CacOption {
@@ -90,14 +111,38 @@ function unknownFlag(cli: Cac, argv: string[]): string | undefined {
 
 const hasFlag = (flags: string[], ...names: string[]) => flags.some((arg) => names.includes(arg))
 
+/** Takes the value flags out of `argv`: their values, and what is left for Vitest. */
+function takeValueFlags(argv: readonly string[]): { values: Map<string, string>; rest: string[] } | { problem: string } {
+  const values = new Map<string, string>()
+  const rest: string[] = []
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!
+    const flag = valueFlags.find((name) => arg === name || arg.startsWith(`${name}=`))
+    if (!flag) {
+      rest.push(arg)
+      continue
+    }
+    const value = arg === flag ? argv[++index] : arg.slice(flag.length + 1)
+    if (value === undefined || value === '' || value.startsWith('-')) return { problem: `${flag} needs a value, e.g. ${flag === '--record' ? '--record=missing' : '--baseline-ref=origin/main'}` }
+    values.set(flag, value)
+  }
+  return { values, rest }
+}
+
 export async function parseLearnArgs(argv: string[], learnVersion: string): Promise<LearnCommand> {
   // What follows `--` is for the tests' own process.argv, not for Vitest or vitest-learn.
   const end = argv.indexOf('--')
   const flags = end === -1 ? argv : argv.slice(0, end)
   if (hasFlag(flags, '--help', '-h')) return { kind: 'help' }
   if (hasFlag(flags, '--version', '-v')) return { kind: 'version', text: `vitest-learn ${learnVersion} (vitest ${vitestVersion})` }
+  const taken = takeValueFlags(flags)
+  if ('problem' in taken) return { kind: 'usage-error', message: taken.problem }
+  const record = taken.values.get('--record')
+  const baselineRef = taken.values.get('--baseline-ref')
+  const recordProblem = record === undefined ? undefined : recordModeProblem(record)
+  if (recordProblem) return { kind: 'usage-error', message: `--record: ${recordProblem}` }
   // Taken out before Vitest parses the rest: it would read `--optimize file.learn.ts` as a value.
-  const rest = argv.filter((arg) => !(ownFlags as readonly string[]).includes(arg))
+  const rest = [...taken.rest, ...(end === -1 ? [] : argv.slice(end))].filter((arg) => !(ownFlags as readonly string[]).includes(arg))
   let parsed: VitestArgs
   try {
     const cli = await loadVitestCli()
@@ -112,8 +157,20 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
   const accept = argv.includes('--accept')
   // Vitest's flag too (its results cache): it is passed on as well.
   const noCache = flags.includes('--no-cache')
+  if ((record === 'none' || record === 'live') && optimize)
+    return { kind: 'usage-error', message: `--optimize calls models and writes a checkpoint; --record=${record} cannot go with it (--record=missing can)` }
+  if (record === 'live' && accept) return { kind: 'usage-error', message: "--accept writes a baseline and --record=live writes nothing: run them separately" }
   // Optimizing and accepting are one-off jobs, never a watch session.
   if ((optimize || accept) && !options.watch) options.run = true
   if (filter.some((item) => /:\d+$/.test(item))) options.includeTaskLocation ??= true
-  return { kind: 'run', filter, options, optimize, accept, noCache }
+  return {
+    kind: 'run',
+    filter,
+    options,
+    optimize,
+    accept,
+    noCache,
+    ...(record !== undefined ? { record: record as RecordMode } : {}),
+    ...(baselineRef !== undefined ? { baselineRef } : {}),
+  }
 }

@@ -1,7 +1,9 @@
 import type { RetrySettings } from '../src/models/index.js'
 import type { LearnAIArgs } from '../src/spec.js'
 import type { LearnUsage } from '../src/formats/types.generated.js'
-import type { TapeCounters, TapeMode } from '../src/tape/tape.js'
+import type { CaseDrop, RegressionResult } from '../src/gate.js'
+import type { TapeCounters } from '../src/tape/tape.js'
+import type { RecordMode } from './mode.js'
 
 /** What the main process hands to test workers (plain data: functions cannot cross). */
 export interface LearnProvided {
@@ -13,6 +15,11 @@ export interface LearnProvided {
   optimize: boolean
   /** `vitest-learn --accept`: this run's scores become the baseline of specs edited since their checkpoint. */
   accept: boolean
+  /** `--record` / LEARN_RECORD; when absent, Vitest's snapshot state decides (`-u` is `all`, CI is `none`). */
+  record?: RecordMode
+  /** `--baseline-ref` / LEARN_BASELINE_REF: compare with the scores at this git ref instead of the checkpoint's. */
+  baselineRef?: string
+  failOnInconclusive: boolean
   optimizeSettings: LearnOptimizeSettings
   /** URL of the production trace store optimize reads (`traces.storage`). */
   traces?: string
@@ -46,6 +53,10 @@ export interface LearnCaseMeta {
   spec: string
   caseId: string
   score?: number
+  /** Each scorer's mean over the samples. */
+  scorers?: Record<string, number>
+  /** Score of each reply. */
+  samples?: number[]
   reasons?: string
   live: number
   replayed: number
@@ -55,14 +66,32 @@ export interface LearnCaseMeta {
   latencyMs: number
 }
 
-export interface LearnGateMeta {
-  kind: 'gate'
+/** The `threshold:` test of a spec: its mean against the threshold, and what the run was. */
+export interface LearnThresholdMeta {
+  kind: 'threshold'
   spec: string
   pass: boolean
   mean: number
+  interval: [number, number]
   threshold: number
+  /** The spec's tolerance, which its regression check applies. */
+  tolerance: number
   scored: number
   total: number
+  samples: number
+  judgeSamples: number
+  scorers: Record<string, number>
+  record: RecordMode
+  message?: string
+}
+
+/** The `regression:` test of a spec: its comparison with the baseline. */
+export interface LearnRegressionMeta extends Pick<RegressionResult, 'verdict' | 'pass' | 'warnings' | 'summary' | 'detectableDrop' | 'baseline'> {
+  kind: 'regression'
+  spec: string
+  comparison?: { delta: number; interval: [number, number]; n: number; pNoise: number }
+  drops: CaseDrop[]
+  message?: string
   /** The checkpoint version whose baseline no longer matches the spec (edited since). */
   specEdited?: number
   /** The checkpoint version `--accept` wrote. */
@@ -72,12 +101,12 @@ export interface LearnGateMeta {
 export interface LearnSuiteMeta {
   kind: 'suite'
   spec: string
-  /** How the tape was run: `all` drops obsolete recordings, the others keep them. */
-  mode: TapeMode
+  record: RecordMode
   snapshotDir: string
   counters: TapeCounters
   tapeWritten: boolean
   tracesWritten: boolean
+  historyWritten: boolean
 }
 
 export interface LearnOptimizeMeta {
@@ -102,7 +131,7 @@ export interface LearnOptimizeMeta {
   warnings: string[]
 }
 
-export type LearnMeta = LearnCaseMeta | LearnGateMeta | LearnSuiteMeta | LearnOptimizeMeta
+export type LearnMeta = LearnCaseMeta | LearnThresholdMeta | LearnRegressionMeta | LearnSuiteMeta | LearnOptimizeMeta
 
 declare module 'vitest' {
   interface ProvidedContext {

@@ -9,7 +9,7 @@ import { retrySettingsProblem, type RetrySettings } from '../src/models/retry.js
 import { isModel, type LearnAIArgs } from '../src/spec.js'
 import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
-import { acceptRequested, noCacheRequested, optimizeRequested } from './mode.js'
+import { acceptRequested, baselineRefRequested, learnEnv, noCacheRequested, optimizeRequested, recordRequested } from './mode.js'
 import { LearnReporter } from './reporter.js'
 import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
@@ -33,10 +33,15 @@ export interface LearnPluginOptions {
    * A record run of N cases with C calls each at latency L takes about N × C × L / concurrency.
    */
   concurrency?: number
-  /** Milliseconds a case may take, its model calls and retries included; separate from `testTimeout`. Default 120000. */
+  /** Milliseconds a case may take per sample (a reply and its scoring, retries included); separate from `testTimeout`. Default 120000. */
   timeout?: number
   /** How model calls are retried and how long they may take; see RetrySettings for the defaults. */
   retry?: RetrySettings
+  /**
+   * Fail a spec's regression check when it is inconclusive (the mean dropped by more than the
+   * tolerance, but noise could explain it), instead of warning. Default false.
+   */
+  failOnInconclusive?: boolean
 }
 
 export const defaultConcurrency = 8
@@ -56,7 +61,18 @@ const knownOptions: {
   traces: Record<keyof NonNullable<LearnPluginOptions['traces']>, true>
   optimize: Record<keyof LearnOptimizeSettings, true>
 } = {
-  options: { student: true, teacher: true, judge: true, snapshotDir: true, traces: true, optimize: true, concurrency: true, timeout: true, retry: true },
+  options: {
+    student: true,
+    teacher: true,
+    judge: true,
+    snapshotDir: true,
+    traces: true,
+    optimize: true,
+    concurrency: true,
+    timeout: true,
+    retry: true,
+    failOnInconclusive: true,
+  },
   traces: { storage: true },
   optimize: { concurrency: true, maxTokens: true, maxUsd: true, prices: true, seed: true, noCache: true },
 }
@@ -87,6 +103,7 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue
     if (key === 'snapshotDir' && (typeof value !== 'string' || value === '')) throw new LearnError('must be a folder path', where(key))
+    if (key === 'failOnInconclusive' && typeof value !== 'boolean') throw new LearnError('must be true or false', where(key))
     if ((key === 'concurrency' || key === 'timeout') && !(Number.isInteger(value) && (value as number) >= 1))
       throw new LearnError(`must be a whole number >= 1${key === 'timeout' ? ' (milliseconds)' : ''}, got ${JSON.stringify(value)}`, where(key))
     if (key === 'traces') {
@@ -133,6 +150,11 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       }
       const root = project.config.root
       const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
+      const record = recordRequested()
+      const accept = acceptRequested()
+      const baselineRef = baselineRefRequested()
+      if (accept && record === 'live')
+        throw new LearnError(`--accept writes a baseline and ${learnEnv.record}=live writes nothing: run them separately`, { field: learnEnv.record })
       const provided: LearnProvided = {
         root,
         snapshotDir,
@@ -143,7 +165,10 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
           ...(options.retry ? { retry: options.retry } : {}),
         },
         optimize: optimizeRequested(),
-        accept: acceptRequested(),
+        accept,
+        ...(record ? { record } : {}),
+        ...(baselineRef ? { baselineRef } : {}),
+        failOnInconclusive: options.failOnInconclusive ?? false,
         optimizeSettings: { ...options.optimize, ...(noCacheRequested() ? { noCache: true } : {}) },
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),

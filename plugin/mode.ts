@@ -1,5 +1,22 @@
+import { LearnError } from '../src/errors.js'
+import { unknownNameMessage } from '../src/suggest.js'
+
 /** Environment variables the bin sets and the plugin reads, so `LEARN_OPTIMIZE=1 vitest run` works too. */
-export const learnEnv = { optimize: 'LEARN_OPTIMIZE', accept: 'LEARN_ACCEPT', noCache: 'LEARN_NO_CACHE' } as const
+export const learnEnv = {
+  optimize: 'LEARN_OPTIMIZE',
+  accept: 'LEARN_ACCEPT',
+  noCache: 'LEARN_NO_CACHE',
+  record: 'LEARN_RECORD',
+  baselineRef: 'LEARN_BASELINE_REF',
+} as const
+
+/**
+ * What a run does with recordings: `missing` records what lacks one (Vitest's default), `all`
+ * re-records everything (-u), `none` replays only (CI), `live` calls the models for everything and
+ * writes nothing (a check for model drift).
+ */
+export const recordModes = ['missing', 'all', 'none', 'live'] as const
+export type RecordMode = (typeof recordModes)[number]
 
 const truthy = (value: string | undefined) => value !== undefined && value !== '' && value !== '0' && value !== 'false'
 
@@ -15,4 +32,22 @@ export function acceptRequested(env: NodeJS.ProcessEnv = process.env, argv: read
 /** `vitest-learn --optimize --no-cache` (or LEARN_NO_CACHE=1): optimize calls every model live. */
 export function noCacheRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   return truthy(env[learnEnv.noCache])
+}
+
+/** The problem with a record mode's spelling, with the mode it most likely meant. */
+export function recordModeProblem(value: string): string | undefined {
+  return (recordModes as readonly string[]).includes(value) ? undefined : unknownNameMessage('record mode', value, recordModes)
+}
+
+/** The record mode LEARN_RECORD (or the bin's --record) asks for; undefined leaves it to Vitest's snapshot state. */
+export function recordRequested(env: NodeJS.ProcessEnv = process.env): RecordMode | undefined {
+  const value = env[learnEnv.record]
+  if (value === undefined || value === '') return undefined
+  const problem = recordModeProblem(value)
+  if (problem) throw new LearnError(problem, { field: learnEnv.record, fix: `set ${learnEnv.record} to one of ${recordModes.join(', ')}` })
+  return value as RecordMode
+}
+
+export function baselineRefRequested(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[learnEnv.baselineRef] || undefined
 }

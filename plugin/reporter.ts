@@ -1,50 +1,16 @@
-import { rm } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { appendFile, rm } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
+import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
+import type { LearnReport, LearnReportSpec } from '../src/formats/types.generated.js'
 import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folders.js'
-import type { LearnCaseMeta, LearnGateMeta, LearnOptimizeMeta, LearnSuiteMeta } from './context.js'
-import { learnFilePattern, learnGlob } from './transform.js'
-
-interface SpecReport {
-  file: string
-  cases: LearnCaseMeta[]
-  gate?: LearnGateMeta
-  suite?: LearnSuiteMeta
-  optimize?: LearnOptimizeMeta
-}
-
-interface Collected {
-  specs: Map<string, SpecReport>
-  /** Spec names claimed by more than one file: their recordings would overwrite each other. */
-  clashes: Map<string, Set<string>>
-}
-
-function collect(testModules: readonly TestModule[]): Collected {
-  const specs = new Map<string, SpecReport>()
-  const clashes = new Map<string, Set<string>>()
-  const reportOf = (name: string, file: string) => {
-    let report = specs.get(name)
-    if (!report) specs.set(name, (report = { file, cases: [] }))
-    if (report.file !== file) clashes.set(name, new Set([...(clashes.get(name) ?? [report.file]), file]))
-    return report
-  }
-  for (const module of testModules) {
-    if (!learnFilePattern.test(module.moduleId)) continue
-    for (const suite of module.children.allSuites()) {
-      const meta = suite.meta().learn
-      if (meta?.kind === 'suite') reportOf(meta.spec, module.moduleId).suite = meta
-    }
-    for (const test of module.children.allTests()) {
-      const meta = test.meta().learn
-      if (meta?.kind === 'case') reportOf(meta.spec, module.moduleId).cases.push(meta)
-      if (meta?.kind === 'gate') reportOf(meta.spec, module.moduleId).gate = meta
-      if (meta?.kind === 'optimize') reportOf(meta.spec, module.moduleId).optimize = meta
-    }
-  }
-  return { specs, clashes }
-}
+import { annotationsOf, stepSummary, workflowCommand, type Annotation } from '../src/report/github.js'
+import { collect, type BrokenSpec, type SpecEntry } from './collect.js'
+import type { LearnOptimizeMeta } from './context.js'
+import { buildReport } from './learn-report.js'
+import { learnGlob } from './transform.js'
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length))
 
@@ -53,11 +19,41 @@ function table(rows: string[][]): string[] {
   return rows.map((row) => row.map((cell, column) => pad(cell, widths[column]!)).join('  ').trimEnd())
 }
 
-/** After the run: a table per spec, Vitest-style recording counters, and obsolete snapshot folders. */
+/** Reporters that print a machine-readable document to stdout unless given a file. */
+const documentReporters = ['json', 'junit', 'tap', 'tap-flat']
+
+/** Whether a reporter writes a document to stdout, which a line of ours would corrupt. */
+export function stdoutTaken(config: Pick<Vitest['config'], 'reporters' | 'outputFile'>): boolean {
+  return config.reporters.some((reporter) => {
+    const [name, options] = Array.isArray(reporter) ? reporter : [reporter, undefined]
+    if (typeof name !== 'string' || !documentReporters.includes(name)) return false
+    const { outputFile } = config
+    const file = (options as { outputFile?: string } | undefined)?.outputFile ?? (typeof outputFile === 'string' ? outputFile : outputFile?.[name])
+    return !file
+  })
+}
+
+function verdictCell(spec: LearnReportSpec): string {
+  if (!spec.threshold.pass) return 'FAIL'
+  const { verdict, pass } = spec.regression
+  if (verdict === 'regressed' || !pass) return verdict === 'inconclusive' ? 'INCONCLUSIVE' : verdict === 'regressed' ? 'REGRESSED' : 'FAIL'
+  return verdict === 'inconclusive' ? 'inconclusive' : 'pass'
+}
+
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`
+
+/**
+ * After the run: a table per spec and Vitest-style recording counters, obsolete snapshot folders;
+ * on GitHub Actions, annotations and a step summary; learn-report.json where --outputFile.learn
+ * points. Everything it prints goes to stderr when a reporter prints a document to stdout.
+ */
 export class LearnReporter implements Reporter {
   private vitest!: Vitest
 
-  constructor(private readonly snapshotDir: string) {}
+  constructor(
+    private readonly snapshotDir: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest
@@ -69,46 +65,90 @@ export class LearnReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
-    const { specs, clashes } = collect(testModules)
-    if (specs.size === 0) return
-    const log = (line = '') => this.vitest.logger.log(line)
-    const root = this.vitest.config.root
+    const { specs, broken, clashes } = collect(testModules)
+    if (specs.size === 0 && broken.length === 0) return
+    const { config } = this.vitest
+    const toStderr = stdoutTaken(config)
+    const log = (line = '') => (toStderr ? this.vitest.logger.error(line) : this.vitest.logger.log(line))
+    const root = config.root
     for (const [name, files] of clashes) {
       const list = [...files].map((file) => relative(root, file)).join(' and ')
       this.vitest.logger.error(pc.red(`vitest-learn: the spec name "${name}" is used by ${list}; they would share snapshots/${name}/. Rename one.`))
       process.exitCode = 1
     }
-    const rows = [['spec', 'cases', 'mean', 'threshold', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
-    for (const [name, report] of specs) {
-      const tokens = report.cases.reduce((sum, item) => sum + item.usage.totalTokens, 0)
-      const cost = report.cases.reduce((sum, item) => sum + item.costUsd, 0)
-      const gate = report.gate
+    const report = buildReport({ specs, broken, clashes }, root)
+    this.printSummary(report, specs, log)
+    for (const [name, entry] of specs) if (entry.optimize) this.printOptimize(name, entry.optimize, log)
+    await this.reportObsoleteFolders(testModules, specs, root, log)
+    if (this.env.GITHUB_ACTIONS === 'true') await this.writeGitHubOutput(report, broken, log)
+    await this.writeReport(report, log)
+  }
+
+  private printSummary(report: LearnReport, specs: Map<string, SpecEntry>, log: (line?: string) => void): void {
+    if (specs.size === 0) return
+    const rows = [['spec', 'cases', 'mean', '95% CI', 'threshold', 'baseline', 'Δ', 'verdict', 'tokens', 'cost', 'model time', 'replayed', 'live']]
+    const reported = new Map(report.specs.map((spec) => [spec.name, spec]))
+    for (const [name, entry] of specs) {
+      const metas = entry.cases.flatMap((item) => (item.meta ? [item.meta] : []))
+      const sum = (pick: (meta: (typeof metas)[number]) => number) => metas.reduce((total, meta) => total + pick(meta), 0)
+      const spec = reported.get(name)
+      // Cases run without their spec's checks (a file:line filter) still count their calls.
+      const checks = spec
+        ? [
+            `${spec.scored}/${spec.total}${spec.samples > 1 ? `×${spec.samples}` : ''}`,
+            spec.mean.toFixed(3),
+            `${spec.interval[0].toFixed(3)}..${spec.interval[1].toFixed(3)}`,
+            String(spec.threshold.value),
+            spec.regression.baseline ? spec.regression.baseline.mean.toFixed(3) : '-',
+            spec.regression.delta === undefined ? '-' : signed(spec.regression.delta),
+            verdictCell(spec),
+          ]
+        : [String(metas.length), '-', '-', '-', '-', '-', '-']
       rows.push([
         name,
-        gate ? `${gate.scored}/${gate.total}` : String(report.cases.length),
-        gate ? gate.mean.toFixed(3) : '-',
-        gate ? String(gate.threshold) : '-',
-        gate ? (gate.pass ? 'pass' : 'FAIL') : '-',
-        String(tokens),
-        `$${cost.toFixed(4)}`,
-        `${(report.cases.reduce((sum, item) => sum + item.latencyMs, 0) / 1000).toFixed(1)}s`,
-        String(report.cases.reduce((sum, item) => sum + item.replayed, 0)),
-        String(report.cases.reduce((sum, item) => sum + item.live, 0)),
+        ...checks,
+        String(sum((meta) => meta.usage.totalTokens)),
+        `$${sum((meta) => meta.costUsd).toFixed(4)}`,
+        `${(sum((meta) => meta.latencyMs) / 1000).toFixed(1)}s`,
+        String(sum((meta) => meta.replayed)),
+        String(sum((meta) => meta.live)),
       ])
     }
     log()
     log(pc.bold(' vitest-learn'))
     table(rows).forEach((line, index) => {
-      const colored = index === 0 ? pc.dim(line) : line.replace(/\bFAIL\b/, pc.red('FAIL')).replace(/\bpass\b/, pc.green('pass'))
+      const colored =
+        index === 0
+          ? pc.dim(line)
+          : line
+              .replace(/\b(FAIL|REGRESSED|INCONCLUSIVE)\b/, (word) => pc.red(word))
+              .replace(/\binconclusive\b/, pc.yellow('inconclusive'))
+              .replace(/\bpass\b/, pc.green('pass'))
       log(`   ${colored}`)
     })
+    for (const spec of report.specs) {
+      const scorers = Object.entries(spec.scorers)
+      if (scorers.length > 1) log(pc.dim(`   ${spec.name} scorers: ${scorers.map(([name, value]) => `${name} ${value.toFixed(3)}`).join(' · ')}`))
+      const { regression } = spec
+      const summary = specs.get(spec.name)!.regression?.meta.summary
+      const resolution = regression.detectableDrop === undefined ? '' : ` · catches drops ≥ ${regression.detectableDrop.toFixed(3)}`
+      if (regression.verdict !== 'none' && summary) log(pc.dim(`   ${spec.name}: ${summary}${resolution}`))
+      if (regression.verdict === 'inconclusive')
+        log((regression.pass ? pc.yellow : pc.red)(`   ! ${spec.name} is INCONCLUSIVE: ${(regression.message ?? '').split('\n')[0]}`))
+      for (const warning of regression.warnings) log(pc.yellow(`   ! ${spec.name}: ${warning}`))
+    }
 
     const totals = { recorded: 0, rerecorded: 0, replayed: 0, missing: 0, obsolete: 0, removed: 0, kept: 0 }
     const written: string[] = []
-    for (const report of specs.values()) {
-      if (!report.suite) continue
-      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += report.suite.counters[key]
-      if (report.suite.tapeWritten || report.suite.tracesWritten) written.push(report.suite.snapshotDir)
+    const live: string[] = []
+    for (const [name, entry] of specs) {
+      if (!entry.suite) continue
+      if (entry.suite.record === 'live') {
+        live.push(name)
+        continue
+      }
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += entry.suite.counters[key]
+      if (entry.suite.tapeWritten || entry.suite.tracesWritten || entry.suite.historyWritten) written.push(entry.suite.snapshotDir)
     }
     const parts = [
       totals.recorded && pc.green(`${totals.recorded} recorded`),
@@ -117,19 +157,50 @@ export class LearnReporter implements Reporter {
       totals.missing && pc.red(`${totals.missing} stale or missing`),
       totals.obsolete && pc.yellow(`${totals.obsolete} obsolete${totals.removed ? ` (${totals.removed} removed)` : ''}`),
     ].filter(Boolean)
-    log(`   ${pc.dim('Recordings')}  ${parts.length > 0 ? parts.join(pc.dim(' | ')) : 'none'}`)
+    if (live.length < specs.size) log(`   ${pc.dim('Recordings')}  ${parts.length > 0 ? parts.join(pc.dim(' | ')) : 'none'}`)
+    if (live.length > 0) log(`   ${pc.dim('Live')}  ${live.join(', ')}: every call made live (--record=live); nothing was written`)
     if (totals.missing) log(pc.red(`   Stale or missing recordings fail in CI: run the failing spec locally with the model's key set (npx vitest run <spec>), then commit its snapshots/ folder.`))
     if (totals.kept > 0) log(pc.yellow(`   kept ${totals.kept} recording(s) of cases that failed in this run; nothing of theirs was replaced.`))
     if (totals.obsolete > totals.removed)
       log(pc.yellow(`   ${totals.obsolete - totals.removed} obsolete recording(s) kept; run \`npx vitest run -u\` to remove them.`))
     for (const folder of written) log(pc.dim(`   wrote ${folder}/`))
-    for (const [name, report] of specs) {
-      if (report.gate?.accepted) log(pc.green(`   accepted this run's scores as the baseline of ${name}: checkpoint v${report.gate.accepted}`))
-      else if (report.gate?.specEdited)
-        log(pc.yellow(`   ${name} was edited after checkpoint v${report.gate.specEdited}: re-optimize (npx vitest-learn --optimize) or accept (npx vitest-learn --accept)`))
+    for (const [name, entry] of specs) {
+      const regression = entry.regression?.meta
+      if (regression?.accepted) log(pc.green(`   accepted this run's scores as the baseline of ${name}: checkpoint v${regression.accepted}`))
+      else if (regression?.specEdited)
+        log(pc.yellow(`   ${name} was edited after checkpoint v${regression.specEdited}: re-optimize (npx vitest-learn --optimize) or accept (npx vitest-learn --accept)`))
     }
-    for (const [name, report] of specs) if (report.optimize) this.printOptimize(name, report.optimize, log)
-    await this.reportObsoleteFolders(testModules, specs, root, log)
+  }
+
+  /**
+   * Annotations on the specs' lines, and the step summary when the job has one. A shard that writes
+   * a blob report leaves both to the --merge-reports run, so nothing shows twice.
+   */
+  private async writeGitHubOutput(report: LearnReport, broken: readonly BrokenSpec[], log: (line?: string) => void): Promise<void> {
+    const { root, shard, reporters } = this.vitest.config
+    if (shard && reporters.some((reporter) => (Array.isArray(reporter) ? reporter[0] : reporter) === 'blob')) return
+    const workspace = this.env.GITHUB_WORKSPACE ?? root
+    const annotations = [
+      ...broken.map((spec): Annotation => ({ level: 'error', file: relative(root, spec.file), ...(spec.line ? { line: spec.line } : {}), title: 'vitest-learn: spec did not load', message: spec.error })),
+      ...annotationsOf(report),
+    ]
+    for (const annotation of annotations) log(workflowCommand(annotation, (file) => relative(workspace, resolve(root, file))))
+    const summaryFile = this.env.GITHUB_STEP_SUMMARY
+    if (summaryFile) await appendFile(summaryFile, stepSummary(report))
+  }
+
+  /** learn-report.json, where --outputFile.learn (test.outputFile.learn) points; a shard's report would be partial, so only the merge writes it. */
+  private async writeReport(report: LearnReport, log: (line?: string) => void): Promise<void> {
+    const { outputFile, shard, root } = this.vitest.config
+    const file = typeof outputFile === 'object' ? outputFile.learn : undefined
+    if (!file) return
+    if (shard) {
+      log(pc.dim(`   learn-report.json: written by the --merge-reports run of the shards`))
+      return
+    }
+    const path = resolve(root, file)
+    await writeFileAtomic(path, toPrettyJson(report))
+    log(pc.dim(`   wrote ${relative(root, path)}`))
   }
 
   private printOptimize(name: string, meta: LearnOptimizeMeta, log: (line?: string) => void): void {
@@ -154,7 +225,7 @@ export class LearnReporter implements Reporter {
   /** Spec folders in snapshots/ that no spec claims; only judged when every spec file ran and loaded. Folders a test run did not write are left alone. */
   private async reportObsoleteFolders(
     testModules: readonly TestModule[],
-    specs: Map<string, SpecReport>,
+    specs: Map<string, SpecEntry>,
     root: string,
     log: (line?: string) => void,
   ): Promise<void> {

@@ -2,14 +2,16 @@
 import { relative } from 'node:path'
 import { afterAll, afterEach, describe, expect, inject, test, TestRunner, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
-import { SpecSession, type CaseResult } from '../src/session.js'
+import { baselineAtRef } from '../src/baseline-ref.js'
+import type { GateResult } from '../src/gate.js'
+import { SpecSession, type CaseResult, type SessionMode } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 import { apiKeysOf } from '../src/redact.js'
-import type { TapeMode } from '../src/tape/tape.js'
 import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { OptimizeResult } from '../src/optimize/types.js'
-import type { LearnCaseMeta } from './context.js'
+import type { LearnCaseMeta, LearnProvided, LearnRegressionMeta, LearnThresholdMeta } from './context.js'
+import type { RecordMode } from './mode.js'
 import { openCallCache, runOptimize } from './optimize.js'
 import { nameClash } from './spec-names.js'
 import './context.js'
@@ -62,8 +64,29 @@ function keptBecause(result: OptimizeResult): string {
   return `the candidate did not beat it by more than noise on the held-out cases (P(better) ${result.comparison.winProbability.toFixed(2)})`
 }
 
-function currentMode(): TapeMode {
+/** The run's record mode: --record (LEARN_RECORD) when given, else Vitest's snapshot state (`new`, `all` with -u, `none` in CI). */
+function currentMode(provided: LearnProvided): SessionMode {
+  if (provided.record) return provided.record === 'missing' ? 'new' : provided.record
   return expect.getState().snapshotState?.snapshotUpdateState ?? 'new'
+}
+
+const recordModeOf = (mode: SessionMode): RecordMode => (mode === 'new' ? 'missing' : mode)
+
+function regressionMeta(spec: string, gate: GateResult): LearnRegressionMeta {
+  const { comparison, baseline, detectableDrop, ...regression } = gate.regression
+  return {
+    kind: 'regression',
+    spec,
+    verdict: regression.verdict,
+    pass: regression.pass,
+    ...(baseline ? { baseline } : {}),
+    ...(comparison ? { comparison: { delta: comparison.delta, interval: comparison.interval, n: comparison.n, pNoise: comparison.pNoise } } : {}),
+    ...(detectableDrop !== undefined ? { detectableDrop } : {}),
+    drops: regression.drops,
+    warnings: regression.warnings,
+    summary: regression.summary,
+    ...(regression.message ? { message: regression.message } : {}),
+  }
 }
 
 function caseMeta(spec: string, result: Pick<CaseResult, 'student' | 'judge'>, caseId: string): LearnCaseMeta {
@@ -82,6 +105,12 @@ function caseMeta(spec: string, result: Pick<CaseResult, 'student' | 'judge'>, c
     costUsd: student.costUsd + judge.costUsd,
     latencyMs: student.latencyMs + judge.latencyMs,
   }
+}
+
+/** Each case's scores as test annotations: JUnit shows them as <property name="score" value="0.867">. */
+async function annotateScores(context: TestContext, score: CaseResult['score']): Promise<void> {
+  await context.annotate(score.score.toFixed(3), 'score')
+  for (const [name, value] of Object.entries(score.scorers)) await context.annotate(value.toFixed(3), `score.${name}`)
 }
 
 /** 1-based line and column in the spec file, as the transform found them. */
@@ -128,11 +157,12 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
       spec: spec!,
       specFile: displayFile,
       snapshotDir,
-      mode: callCache ? 'all' : currentMode(),
+      mode: callCache ? 'all' : currentMode(provided),
       models: provided.models,
       recordCommand: `npx vitest run ${displayFile}`,
       journalDir: `${provided.cacheDir}/journal`,
       ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
+      failOnInconclusive: provided.failOnInconclusive,
     }))
 
   const optimizeTest = (current: LearnSpec) =>
@@ -140,10 +170,10 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
       'optimize',
       { sequential: true, timeout: optimizeTimeoutMs },
       async (context: TestContext) => {
-        if (currentMode() === 'none')
+        if (currentMode(provided) === 'none')
           throw new LearnError('optimize calls models and writes checkpoints, but CI is set (replay only)', {
             file: displayFile,
-            fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}`,
+            fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}; in a CI job meant to call models, say so: npx vitest-learn --optimize --record=missing`,
           })
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
         context.task.meta.learn = meta
@@ -160,13 +190,22 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
   const caseTest = (index: number, location: SpecLocation) => {
     const item = spec?.cases[index]
     if (!spec || !item) return
-    // Cases run concurrently (up to Vitest's maxConcurrency); optimize before them and the gate
-    // after them stay sequential, even under --sequence.concurrent.
-    test(item.name, { concurrent: true, timeout: provided.caseTimeoutMs, meta: { learnCase: item.id } }, async (context: TestContext) => {
+    // Cases run concurrently (up to Vitest's maxConcurrency); optimize before them and the checks
+    // after them stay sequential, even under --sequence.concurrent. A case's samples run in turn.
+    const timeout = provided.caseTimeoutMs * spec.samples
+    test(item.name, { concurrent: true, timeout, meta: { learnCase: item.id } }, async (context: TestContext) => {
       const current = await open()
       try {
         const result = await current.runCase(item)
-        context.task.meta.learn = { ...caseMeta(spec.name, result, item.id), score: result.score.score, reasons: result.score.reasons }
+        const { score } = result
+        context.task.meta.learn = {
+          ...caseMeta(spec.name, result, item.id),
+          score: score.score,
+          scorers: score.scorers,
+          samples: score.samples.map((sample) => sample.score),
+          reasons: score.reasons,
+        }
+        await annotateScores(context, score)
       } catch (error) {
         context.task.meta.learn = caseMeta(spec.name, current.statsOf(item.id), item.id)
         throw error
@@ -202,25 +241,54 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
     },
     gate() {
       if (!spec) return
-      test(`gate: mean score >= ${spec.threshold}`, { sequential: true, timeout: provided.caseTimeoutMs * spec.cases.length }, async (context: TestContext) => {
-        // Every case test that runs (and may still run, under --sequence.concurrent) finishes first.
-        const cases = context.task.suite?.tasks.filter((task) => task.meta.learnCase !== undefined && task.mode === 'run') ?? []
-        await Promise.all(cases.map((task) => settlement(task.id).promise))
-        const current = await open()
-        const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
-        const gate = current.gate()
-        context.task.meta.learn = {
-          kind: 'gate',
+      // Both checks wait for every case test that runs (and may still run, under
+      // --sequence.concurrent), then share one verdict.
+      let verdict: Promise<{ session: SpecSession; gate: GateResult; accepted?: number }> | undefined
+      const settle = (context: TestContext) =>
+        (verdict ??= (async () => {
+          const cases = context.task.suite?.tasks.filter((task) => task.meta.learnCase !== undefined && task.mode === 'run') ?? []
+          await Promise.all(cases.map((task) => settlement(task.id).promise))
+          const current = await open()
+          const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
+          if (provided.baselineRef)
+            current.compareWith(await baselineAtRef({ ref: provided.baselineRef, root: provided.root, snapshotDir, spec }))
+          return { session: current, gate: current.gate(), ...(accepted ? { accepted } : {}) }
+        })())
+      const timeout = provided.caseTimeoutMs * spec.samples * spec.cases.length
+      test(`threshold: mean score >= ${spec.threshold}`, { sequential: true, timeout }, async (context: TestContext) => {
+        const { session: current, gate } = await settle(context)
+        const meta: LearnThresholdMeta = {
+          kind: 'threshold',
           spec: spec.name,
-          pass: gate.pass,
+          pass: gate.threshold.pass,
           mean: gate.mean,
-          threshold: gate.threshold,
+          interval: gate.interval,
+          threshold: spec.threshold,
+          tolerance: spec.tolerance,
           scored: gate.scored,
           total: gate.total,
-          ...(current.specEditedSince() ? { specEdited: current.checkpoint!.version } : {}),
+          samples: spec.samples,
+          judgeSamples: spec.judgeSamples,
+          scorers: gate.scorers,
+          record: recordModeOf(current.options.mode),
+          ...(gate.threshold.message ? { message: gate.threshold.message } : {}),
+        }
+        context.task.meta.learn = meta
+        if (!gate.threshold.pass) throw new LearnError(gate.threshold.message, { file: displayFile })
+      })
+      test(`regression: drop <= ${spec.tolerance} vs baseline`, { sequential: true, timeout }, async (context: TestContext) => {
+        const { session: current, gate, accepted } = await settle(context)
+        const edited = !provided.baselineRef && current.specEditedSince() ? current.checkpoint!.version : undefined
+        context.task.meta.learn = {
+          ...regressionMeta(spec.name, gate),
+          ...(edited ? { specEdited: edited } : {}),
           ...(accepted ? { accepted } : {}),
         }
-        if (!gate.pass) throw new LearnError(gate.message, { file: displayFile })
+        const { regression } = gate
+        for (const warning of regression.warnings) await context.annotate(warning, 'warning')
+        if (!regression.pass) throw new LearnError(regression.message, { file: displayFile })
+        if (regression.verdict === 'inconclusive') await context.annotate(regression.message, 'warning')
+        if (regression.verdict === 'none') context.skip(regression.summary)
       })
       locate(specLocation)
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
@@ -233,7 +301,7 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
         suite.meta.learn = {
           kind: 'suite',
           spec: spec.name,
-          mode: current.tape.mode,
+          record: recordModeOf(current.options.mode),
           snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
           ...summary,
         }

@@ -1,4 +1,4 @@
-export { defineLearn, isLearnSpec, defaultThreshold, defaultTolerance } from './spec.js'
+export { defineLearn, isLearnSpec, defaultThreshold, defaultTolerance, defaultSamples, defaultJudgeSamples } from './spec.js'
 export type {
   LearnCase,
   LearnMetric,
@@ -6,6 +6,7 @@ export type {
   LearnModel,
   LearnOptimizeOptions,
   LearnResolvedCase,
+  LearnScorer,
   LearnSpec,
   LearnSpecInput,
 } from './spec.js'
@@ -15,7 +16,18 @@ export { SpecSession, type LearnModels, type SessionOptions, type CaseResult, ty
 export { Tape, type TapeCounters, type TapeMode } from './tape/tape.js'
 export { TapeService } from './tape/service.js'
 export { judgeHash, runJudge, type JudgeVerdict } from './judge.js'
-export { evaluateGate, type GateResult } from './gate.js'
-export type { LearnCheckpoint, LearnTape, LearnTapeEntry, LearnTraceLine, LearnUsage } from './formats/types.generated.js'
+export { evaluateGate, type GateBaseline, type GateResult, type RegressionResult } from './gate.js'
+export type { RegressionVerdict } from './stats.js'
+export { freshBaseline, type FreshBaselineInput } from './fresh-baseline.js'
+export type {
+  LearnCheckpoint,
+  LearnHistoryLine,
+  LearnReport,
+  LearnReportSpec,
+  LearnTape,
+  LearnTapeEntry,
+  LearnTraceLine,
+  LearnUsage,
+} from './formats/types.generated.js'
 export * from './storage/index.js'
 export { AxLearn, learn, type AxLearnOptions, type AxLearnProgress } from './runtime/learn.js'

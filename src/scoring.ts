@@ -2,56 +2,68 @@ import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { runJudge } from './judge.js'
 import { mean } from './stats.js'
-import type { LearnResolvedCase, LearnSpec } from './spec.js'
+import type { LearnMetricArgs, LearnMetricResult, LearnResolvedCase, LearnSpec } from './spec.js'
 
 export interface CaseScore {
   caseId: string
-  /** Mean of the judge's and the metric's scores, whichever exist. */
+  /** The mean of the scorers' scores. */
   score: number
-  judge?: number
-  metric?: number
+  /** Each scorer's score: `judge`, `metric` and the spec's named `metrics`. */
+  scorers: Record<string, number>
   reasons: string
 }
 
-/** Scores one prediction with the spec's judge and metric. */
+/** The spec's deterministic scorers by name: `metric`, then its named `metrics`. */
+function metricsOf<IN, OUT extends AxGenOut>(spec: LearnSpec<IN, OUT>): [string, (args: LearnMetricArgs<IN, OUT>) => LearnMetricResult | Promise<LearnMetricResult>][] {
+  const named = Object.entries(spec.metrics ?? {})
+  return spec.metric ? [['metric', spec.metric], ...named] : named
+}
+
+/**
+ * Scores one prediction with the spec's metrics and judge (the mean of `judgeSamples` verdicts).
+ * Its reasons: what the metrics said (a `{ score, reason }`, or what differs from `expected`) and
+ * the judge's; with neither, each scorer's score.
+ */
 export async function scoreCase<IN, OUT extends AxGenOut>(
   spec: LearnSpec<IN, OUT>,
   item: LearnResolvedCase<IN, OUT>,
   prediction: OUT,
   judgeService: () => AxAIService,
 ): Promise<CaseScore> {
-  const parts: number[] = []
+  const scorers: Record<string, number> = {}
   const reasons: string[] = []
-  let judge: number | undefined
-  let metric: number | undefined
-  if (spec.metric) {
-    const result = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+  for (const [name, scorer] of metricsOf(spec)) {
+    const result = await scorer({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
     const value = typeof result === 'object' && result !== null ? result.score : result
+    const field = name === 'metric' ? 'metric' : `metrics.${name}`
     if (typeof value !== 'number' || !(value >= 0 && value <= 1))
-      throw new LearnError(`metric returned ${JSON.stringify(result)} for case ${item.id}; it must return a number from 0 to 1, or { score, reason }`, {
-        field: 'metric',
-      })
-    metric = value
-    parts.push(value)
-    const reason = typeof result === 'object' && typeof result.reason === 'string' ? result.reason.trim() : ''
-    const told = reason || (value < 1 ? expectedFeedback(prediction, item.expected) : '')
-    if (told) reasons.push(told)
-    else if (!spec.judge) reasons.push(`metric ${value.toFixed(2)}`)
+      throw new LearnError(`${field} returned ${JSON.stringify(result)} for case ${item.id}; it must return a number from 0 to 1, or { score, reason }`, { field })
+    scorers[name] = value
+    if (typeof result === 'object' && typeof result.reason === 'string' && result.reason.trim() !== '') reasons.push(result.reason.trim())
+  }
+  // A metric that failed without saying why: what differs from `expected` ("priority: expected high, got normal").
+  if (reasons.length === 0 && Object.values(scorers).some((value) => value < 1)) {
+    const differs = expectedFeedback(prediction, item.expected)
+    if (differs) reasons.push(differs)
   }
   if (spec.judge) {
-    const verdict = await runJudge(judgeService(), {
-      rubric: spec.judge,
-      input: item.input,
-      prediction,
-      ...(item.criteria ? { criteria: item.criteria } : {}),
-      ...(item.expected !== undefined ? { expected: item.expected } : {}),
-    })
-    judge = verdict.score
-    parts.push(verdict.score)
-    reasons.push(verdict.reasons)
+    const verdicts = []
+    for (let draw = 0; draw < spec.judgeSamples; draw++) {
+      verdicts.push(
+        await runJudge(judgeService(), {
+          rubric: spec.judge,
+          input: item.input,
+          prediction,
+          ...(item.criteria ? { criteria: item.criteria } : {}),
+          ...(item.expected !== undefined ? { expected: item.expected } : {}),
+        }),
+      )
+    }
+    scorers.judge = mean(verdicts.map((verdict) => verdict.score))
+    reasons.push([...new Set(verdicts.map((verdict) => verdict.reasons))].join(' / '))
   }
-  const score = mean(parts)
-  return { caseId: item.id, score, ...(judge !== undefined ? { judge } : {}), ...(metric !== undefined ? { metric } : {}), reasons: reasons.join(' ') }
+  const summary = Object.entries(scorers).map(([name, value]) => `${name} ${value.toFixed(2)}`).join('; ')
+  return { caseId: item.id, score: mean(Object.values(scorers)), scorers, reasons: reasons.filter(Boolean).join(' ') || summary }
 }
 
 /**

@@ -4,19 +4,25 @@ import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
 import { snapshotFiles } from './formats/layout.js'
 import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.js'
-import { forwardStep } from './forward.js'
-import { evaluateGate, type GateResult } from './gate.js'
+import { evaluateGate, type GateBaseline, type GateResult } from './gate.js'
+import { appendHistory } from './history.js'
 import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
 import { buildProgram } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
 import { apiKeysOf, redact } from './redact.js'
-import { scoreCase, type CaseScore } from './scoring.js'
+import { evaluateCase, type SampledCase } from './sampling.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
 
 export type { LearnModels } from './models/index.js'
+
+/**
+ * How a run treats recordings: the tape's modes (`new` records what is missing, `all` re-records,
+ * `none` replays only), or `live`: every call goes to the models and nothing is written.
+ */
+export type SessionMode = TapeMode | 'live'
 
 export interface SessionOptions {
   spec: SomeLearnSpec
@@ -24,7 +30,7 @@ export interface SessionOptions {
   specFile: string
   /** snapshots/<spec name>/ */
   snapshotDir: string
-  mode: TapeMode
+  mode: SessionMode
   models: LearnModels
   /** The command that records what is missing, e.g. `npx vitest run examples/support.learn.ts`. */
   recordCommand: string
@@ -32,12 +38,13 @@ export interface SessionOptions {
   live?: Partial<Record<TapeRole, AxAIService>>
   /** Folder outside snapshots/ for the journal of live answers (see TapeOptions.journal). */
   journalDir?: string
+  /** An inconclusive comparison with the baseline fails the regression check. */
+  failOnInconclusive?: boolean
 }
 
 export interface CaseResult {
   caseId: string
-  prediction: Record<string, unknown>
-  score: CaseScore
+  score: SampledCase
   student: TapeCallStats
   judge: TapeCallStats
 }
@@ -46,6 +53,8 @@ export interface SessionSummary {
   counters: TapeCounters
   tapeWritten: boolean
   tracesWritten: boolean
+  /** A line was appended to history.jsonl (a run that recorded). */
+  historyWritten: boolean
 }
 
 /**
@@ -56,30 +65,44 @@ export class SpecSession {
   private readonly results = new Map<string, CaseResult>()
   private readonly failures = new Map<string, string>()
   private readonly models = new Map<TapeRole, ResolvedModel>()
-  private readonly traceLines = new Map<string, LearnTraceLine>()
+  /** This run's trace lines, per case. */
+  private readonly traceLines = new Map<string, LearnTraceLine[]>()
+  private readonly previousByCase = new Map<string, LearnTraceLine[]>()
   /** The spec's own hashes, computed once: the spec does not change during a run. */
   private hashes: { spec: string; judge: string } | undefined
   private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
+  /** Set by compareWith(): the baseline to use instead of the checkpoint's, possibly none at all. */
+  private otherBaseline: { baseline: GateBaseline | undefined } | undefined
 
   private constructor(
     readonly options: SessionOptions,
     readonly tape: Tape,
     private current: LearnCheckpoint | undefined,
-    private readonly previousTraces: ReadonlyMap<string, LearnTraceLine>,
-  ) {}
+    /** traces.jsonl as it was, in its order. */
+    private readonly previousTraces: readonly LearnTraceLine[],
+  ) {
+    for (const line of previousTraces) {
+      const caseId = line.case ?? line.id
+      const lines = this.previousByCase.get(caseId)
+      if (lines) lines.push(line)
+      else this.previousByCase.set(caseId, [line])
+    }
+  }
 
   static async open(options: SessionOptions): Promise<SpecSession> {
     const files = snapshotFiles(options.snapshotDir)
     const fix = `fix or delete the file, then run ${options.recordCommand}`
+    const live = options.mode === 'live'
     const [tape, checkpoint, traces] = await Promise.all([
       Tape.load({
         path: files.tape,
         spec: options.spec.name,
-        mode: options.mode,
+        // `live` asks the models for everything, as -u does, and keeps nothing (see close()).
+        mode: options.mode === 'live' ? 'all' : options.mode,
         recordCommand: options.recordCommand,
         secrets: collectSecrets(options),
-        ...(options.journalDir ? { journal: join(options.journalDir, `${options.spec.name}.jsonl`) } : {}),
+        ...(options.journalDir && !live ? { journal: join(options.journalDir, `${options.spec.name}.jsonl`) } : {}),
       }),
       readJsonFile(files.checkpoint, 'checkpoint', fix),
       // traces.jsonl is rewritten by runs that record; replay-only runs never read it.
@@ -90,7 +113,7 @@ export class SpecSession {
             throw error
           }),
     ])
-    return new SpecSession(options, tape, checkpoint, new Map(traces.map((line) => [line.case ?? line.id, line])))
+    return new SpecSession(options, tape, checkpoint, traces)
   }
 
   /** The committed checkpoint the cases run with and are gated against. */
@@ -140,20 +163,28 @@ export class SpecSession {
     return buildProgram(this.spec, { ...this.checkpoint?.program, instruction: this.instruction })
   }
 
-  /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */
+  /** Runs one case on the student (`samples` replies), scores it, and keeps the result for the gate and traces.jsonl. */
   async runCase(item: SomeLearnCase): Promise<CaseResult> {
     this.tape.caseStarted(item.id)
     const student = this.service(item.id, 'student')
     const judge = this.service(item.id, 'judge')
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
+    const replies = replyMeter(student.stats)
     try {
-      const prediction = await this.withTapeErrors(item.id, () => forwardStep(this.program(), student, item.input, this.checkpoint?.program.modelConfig))
-      const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
-      const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
+      const score = await evaluateCase({
+        spec: this.spec,
+        item,
+        program: this.program(),
+        student,
+        judge: () => judge,
+        ...(this.checkpoint?.program.modelConfig ? { modelConfig: this.checkpoint.program.modelConfig } : {}),
+        step: (sample, run) => replies.measure(sample, () => this.withTapeErrors(item.id, sample, run)),
+      })
+      const result: CaseResult = { caseId: item.id, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
       this.tape.caseSucceeded(item.id)
-      if (this.options.mode !== 'none') this.keepTrace(item, result, startTime)
+      if (this.options.mode === 'new' || this.options.mode === 'all') this.keepTraces(item, result, replies.costs, startTime)
       return result
     } catch (error) {
       this.failures.set(item.id, error instanceof Error ? error.message.split('\n')[0]! : String(error))
@@ -167,12 +198,20 @@ export class SpecSession {
     return this.callStats.get(caseId) ?? { student: empty(), judge: empty() }
   }
 
-  /** A missing recording surfaces as ax's generic failure; report the tape's own error instead. */
-  private async withTapeErrors<T>(caseId: string, run: () => Promise<T>): Promise<T> {
+  /**
+   * A missing recording surfaces as ax's generic failure; report the tape's own error instead. A
+   * miss past the first sample means the spec asks for more samples than were recorded.
+   */
+  private async withTapeErrors<T>(caseId: string, sample: number, run: () => Promise<T>): Promise<T> {
     try {
       return await run()
     } catch (error) {
       const miss = this.tape.missesOf(caseId)[0]
+      if (miss && sample > 0)
+        throw new LearnError(
+          `no recording for sample ${sample + 1} of ${this.spec.samples} of case ${caseId}: the tape holds fewer replies per case than \`samples\` asks for. CI replays recordings only and calls no model.`,
+          { file: this.tape.options.path, fix: `${this.options.recordCommand} with the model's API key set (it records only the missing samples), then commit the tape` },
+        )
       if (miss) throw miss
       if (error instanceof LearnError) throw error
       throw new LearnError(`case ${caseId} failed: ${error instanceof Error ? error.message : String(error)}`, {
@@ -181,44 +220,71 @@ export class SpecSession {
     }
   }
 
-  private keepTrace(item: SomeLearnCase, result: CaseResult, startTime: Date): void {
-    const line: LearnTraceLine = {
-      type: 'trace',
-      id: item.id,
-      name: this.spec.name,
-      input: item.input,
-      output: result.prediction,
-      startTime: startTime.toISOString(),
-      endTime: new Date(startTime.getTime() + result.student.latencyMs).toISOString(),
-      durationMs: result.student.latencyMs,
-      model: this.model('student').identity.model,
-      usage: result.student.usage,
-      case: item.id,
-      score: result.score.score,
-      reasons: result.score.reasons,
-    }
-    const previous = this.previousTraces.get(item.id)
-    // A replayed case keeps its recorded times, so traces.jsonl changes only when an answer does.
-    const unchanged =
-      previous &&
-      toPrettyJson({ ...previous, startTime: '', endTime: '' }) === toPrettyJson({ ...line, startTime: '', endTime: '' })
-    this.traceLines.set(item.id, unchanged ? previous : line)
+  /** One trace line per sample: `<case id>` for the first, `<case id>#<n>` for the others. */
+  private keepTraces(item: SomeLearnCase, result: CaseResult, replies: readonly ReplyCost[], startTime: Date): void {
+    const previousLines = new Map((this.previousByCase.get(item.id) ?? []).map((line) => [line.id, line]))
+    let offsetMs = 0
+    const lines = result.score.samples.map((sample, index): LearnTraceLine => {
+      const { usage, latencyMs: durationMs } = replies[index]!
+      const started = new Date(startTime.getTime() + offsetMs)
+      offsetMs += durationMs
+      const line: LearnTraceLine = {
+        type: 'trace',
+        id: index === 0 ? item.id : `${item.id}#${index}`,
+        name: this.spec.name,
+        input: item.input,
+        output: sample.prediction,
+        startTime: started.toISOString(),
+        endTime: new Date(started.getTime() + durationMs).toISOString(),
+        durationMs,
+        model: this.model('student').identity.model,
+        usage,
+        case: item.id,
+        sample: index,
+        score: sample.score,
+        scores: sample.scorers,
+        reasons: sample.reasons,
+      }
+      const previous = previousLines.get(line.id)
+      // A replayed case keeps its recorded times, so traces.jsonl changes only when an answer does.
+      const unchanged =
+        previous &&
+        toPrettyJson({ ...previous, startTime: '', endTime: '' }) === toPrettyJson({ ...line, startTime: '', endTime: '' })
+      return unchanged ? previous : line
+    })
+    this.traceLines.set(item.id, lines)
   }
 
   /** Scores of the cases run so far. */
-  scores(): CaseScore[] {
+  scores(): SampledCase[] {
     return [...this.results.values()].map((result) => result.score)
   }
 
+  /** Compares the run with these scores instead of the checkpoint's baseline (e.g. another git ref's). */
+  compareWith(baseline: GateBaseline | undefined): void {
+    this.otherBaseline = { baseline }
+  }
+
+  /** What the regression check compares with: the one given to compareWith(), else the checkpoint's. */
+  private baseline(): GateBaseline | undefined {
+    if (this.otherBaseline) return this.otherBaseline.baseline
+    const { checkpoint } = this
+    if (!checkpoint?.baseline) return undefined
+    return { label: `checkpoint v${checkpoint.version}`, scores: checkpoint.baseline.scores, samples: checkpoint.baseline.samples ?? 1 }
+  }
+
   gate(): GateResult {
+    const baseline = this.baseline()
     return evaluateGate({
       threshold: this.spec.threshold,
       cases: this.spec.cases.map((item) => ({ id: item.id, name: item.name })),
       scores: this.scores(),
       failures: this.failures,
       tolerance: this.spec.tolerance,
-      ...(this.checkpoint?.baseline ? { baseline: { version: this.checkpoint.version, scores: this.checkpoint.baseline.scores } } : {}),
-      ...(this.specEditedSince() ? { editedSince: this.checkpoint!.version } : {}),
+      ...(baseline ? { baseline } : {}),
+      // A baseline from elsewhere is compared case by case; the checkpoint's edit check is about its own.
+      ...(!this.otherBaseline && this.specEditedSince() ? { editedSince: this.checkpoint!.version } : {}),
+      failOnInconclusive: this.options.failOnInconclusive ?? false,
       specFile: this.options.specFile,
     })
   }
@@ -230,28 +296,61 @@ export class SpecSession {
     return hashes !== undefined && (hashes.spec !== this.hashes.spec || hashes.judge !== this.hashes.judge)
   }
 
-  /** Writes the tape and traces.jsonl when they changed (never in replay-only mode). */
+  /**
+   * Writes the tape and traces.jsonl when they changed, and after a run that recorded, a line of
+   * history.jsonl (never in replay-only mode, and nothing at all in `live` mode).
+   */
   async close(): Promise<SessionSummary> {
+    if (this.options.mode === 'live') return { counters: this.tape.counters, tapeWritten: false, tracesWritten: false, historyWritten: false }
     const specCases = new Set(this.spec.cases.map((item) => item.id))
     const { written: tapeWritten } = await this.tape.finish(specCases)
     let tracesWritten = false
     if (this.options.mode !== 'none' && this.traceLines.size > 0) {
       // Lines of cases no longer in the spec go only when every case of it succeeded in this run.
       const everyCaseSucceeded = this.spec.cases.every((item) => this.results.has(item.id))
-      const leftovers = everyCaseSucceeded ? [] : [...this.previousTraces.values()].filter((line) => !specCases.has(line.case ?? line.id))
+      const leftovers = everyCaseSucceeded ? [] : this.previousTraces.filter((line) => !specCases.has(line.case ?? line.id))
       const lines = this.spec.cases
-        .map((item) => this.traceLines.get(item.id) ?? this.previousTraces.get(item.id))
-        .filter((line): line is LearnTraceLine => line !== undefined)
+        .flatMap((item) => this.traceLines.get(item.id) ?? this.previousByCase.get(item.id) ?? [])
         .concat(leftovers)
       const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
-      const before = [...this.previousTraces.values()].map((line) => JSON.stringify(line)).join('\n') + '\n'
+      const before = this.previousTraces.map((line) => JSON.stringify(line)).join('\n') + '\n'
       if (text !== before) {
         await writeFileAtomic(snapshotFiles(this.options.snapshotDir).traces, redact(text, this.tape.options.secrets ?? []))
         tracesWritten = true
       }
     }
-    return { counters: this.tape.counters, tapeWritten, tracesWritten }
+    const { mode } = this.options
+    const recorded = (mode === 'new' || mode === 'all') && this.tape.counters.recorded + this.tape.counters.rerecorded > 0
+    if (recorded) await appendHistory(this.options.snapshotDir, { mode, spec: this.spec, gate: this.gate(), calls: this.liveCalls() })
+    return { counters: this.tape.counters, tapeWritten, tracesWritten, historyWritten: recorded }
   }
+
+  /** The run's live calls, and what all its answers cost when they were made. */
+  private liveCalls(): { live: number; usd: number } {
+    const stats = [...this.callStats.values()].flatMap((calls) => [calls.student, calls.judge])
+    return { live: stats.reduce((sum, item) => sum + item.live, 0), usd: stats.reduce((sum, item) => sum + item.costUsd, 0) }
+  }
+}
+
+/** What one reply's student calls took. */
+type ReplyCost = Pick<TapeCallStats, 'usage' | 'latencyMs'>
+
+/** Adds to each reply what the student's calls took during its steps: the growth of the service's totals. */
+function replyMeter(stats: TapeCallStats) {
+  const costs: ReplyCost[] = []
+  const measure = async <T>(sample: number, run: () => Promise<T>): Promise<T> => {
+    const before = { ...stats.usage, latencyMs: stats.latencyMs }
+    try {
+      return await run()
+    } finally {
+      const cost = (costs[sample] ??= { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, latencyMs: 0 })
+      cost.usage.promptTokens += stats.usage.promptTokens - before.promptTokens
+      cost.usage.completionTokens += stats.usage.completionTokens - before.completionTokens
+      cost.usage.totalTokens += stats.usage.totalTokens - before.totalTokens
+      cost.latencyMs += stats.latencyMs - before.latencyMs
+    }
+  }
+  return { costs, measure }
 }
 
 function collectSecrets(options: SessionOptions): string[] {

@@ -39,6 +39,11 @@ export interface LearnMetricArgs<IN, OUT> {
 /** A metric's verdict: a score in [0, 1], or the score with the reason it was given (the optimizer's feedback). */
 export type LearnMetricResult = number | { score: number; reason?: string }
 export type LearnMetric<IN, OUT> = (args: LearnMetricArgs<IN, OUT>) => LearnMetricResult | Promise<LearnMetricResult>
+/**
+ * A named scorer. Declared through a method, as `metric` is, so that a spec of any program still
+ * counts as a spec of some program (method parameters are compared bivariantly).
+ */
+export type LearnScorer<IN, OUT> = { score(args: LearnMetricArgs<IN, OUT>): LearnMetricResult | Promise<LearnMetricResult> }['score']
 
 export interface LearnOptimizeOptions {
   /** Optimization rounds: each a few reflective proposals and their evaluation. Default 20. */
@@ -62,6 +67,15 @@ export interface LearnSpecInput<IN, OUT extends AxGenOut> {
    * Without a reason, a failing case's feedback is what differs from `expected` ("expected high, got normal").
    */
   metric?(args: LearnMetricArgs<IN, OUT>): LearnMetricResult | Promise<LearnMetricResult>
+  /**
+   * Named deterministic scorers in [0, 1] (e.g. `{ exact, length }`), each reported on its own in
+   * traces, the summary and the report; a reply scores the mean of the judge, `metric` and these.
+   */
+  metrics?: Record<string, LearnScorer<IN, OUT>>
+  /** Student replies per case, each scored; a case scores their mean. Default 5 (see BENCHMARKS.md). */
+  samples?: number
+  /** Judge verdicts per reply; a reply's judge score is their mean. Default 1. */
+  judgeSamples?: number
   /** Mean score the spec must reach. Default 0.8. */
   threshold?: number
   /** Allowed drop of the mean score against the checkpoint's baseline. Default 0.05. */
@@ -86,6 +100,8 @@ export interface LearnSpec<IN = Record<string, unknown>, OUT extends AxGenOut = 
   cases: LearnResolvedCase<IN, OUT>[]
   threshold: number
   tolerance: number
+  samples: number
+  judgeSamples: number
 }
 
 /**
@@ -104,6 +120,9 @@ const knownFields: {
     cases: true,
     judge: true,
     metric: true,
+    metrics: true,
+    samples: true,
+    judgeSamples: true,
     threshold: true,
     tolerance: true,
     optimize: true,
@@ -117,6 +136,17 @@ const knownFields: {
 
 export const defaultThreshold = 0.8
 export const defaultTolerance = 0.05
+/**
+ * Five replies per case: the fewest that met the gate's goal (a true drop of 0.1 caught at least 9
+ * times in 10, false alarms at most 1 in 20) on a noisy judged spec of 16 cases, where one reply
+ * catches it about half the time, three 86%, four 89.5% (bench/gate-trust.ts, BENCHMARKS.md).
+ */
+export const defaultSamples = 5
+export const defaultJudgeSamples = 1
+const maxSamples = 100
+/** Scorer names that name the judge and `metric` in reports. */
+const reservedScorers = ['judge', 'metric']
+const scorerNamePattern = /^[A-Za-z][A-Za-z0-9_-]*$/
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 /** A spec name names a folder; well below every file system's limit of 255 bytes per name. */
 export const maxNameLength = 100
@@ -146,6 +176,23 @@ function checkJsonData(value: unknown, field: string): void {
       problem.path,
       `is ${problem.found}, which cannot be recorded: case inputs and expected outputs must be JSON data (strings, numbers, booleans, null, arrays, plain objects)`,
     )
+}
+
+function checkCount(value: unknown, field: string): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= maxSamples))
+    fail(field, `must be a whole number from 1 to ${maxSamples}, got ${show(value)}`)
+}
+
+function checkMetrics(metrics: unknown): void {
+  if (metrics === undefined) return
+  if (!isRecord(metrics) || Object.keys(metrics).length === 0)
+    fail('metrics', 'must be an object of named scorers, e.g. { exact: ({ prediction, example }) => ..., length: ... }')
+  for (const [name, scorer] of Object.entries(metrics)) {
+    if (!scorerNamePattern.test(name)) fail(`metrics.${name}`, 'must be named with letters, digits, dash or underscore, starting with a letter')
+    if (reservedScorers.includes(name))
+      fail(`metrics.${name}`, `"${name}" names ${name === 'judge' ? 'the judge' : 'the spec\'s `metric`'} in reports`, 'give this scorer another name')
+    if (typeof scorer !== 'function') fail(`metrics.${name}`, 'must be a function ({ prediction, example }) => number')
+  }
 }
 
 function checkUnit(value: unknown, field: string): void {
@@ -219,10 +266,13 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
   if (input.judge !== undefined && (typeof input.judge !== 'string' || input.judge.trim() === ''))
     fail('judge', 'must be a non-empty rubric string')
   if (input.metric !== undefined && typeof input.metric !== 'function') fail('metric', 'must be a function ({ prediction, example }) => number | { score, reason }')
-  if (input.judge === undefined && input.metric === undefined)
-    fail('judge', 'a spec needs a `judge` rubric, a `metric`, or both, to score its cases')
+  checkMetrics(input.metrics)
+  if (input.judge === undefined && input.metric === undefined && input.metrics === undefined)
+    fail('judge', 'a spec needs a `judge` rubric, a `metric` or `metrics` (or several of them) to score its cases')
   checkUnit(input.threshold, 'threshold')
   checkUnit(input.tolerance, 'tolerance')
+  checkCount(input.samples, 'samples')
+  checkCount(input.judgeSamples, 'judgeSamples')
   if (input.optimize !== undefined) {
     if (!isRecord(input.optimize)) fail('optimize', 'must be an object { budget?, synthCount?, useTraces?, generateExamples? }')
     checkFields(input.optimize, knownFields.optimize, 'optimize.')
@@ -251,6 +301,8 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     cases: resolveCases<IN, OUT>(input.cases, inputFields),
     threshold: input.threshold ?? defaultThreshold,
     tolerance: input.tolerance ?? defaultTolerance,
+    samples: input.samples ?? defaultSamples,
+    judgeSamples: input.judgeSamples ?? defaultJudgeSamples,
   }
 }
 

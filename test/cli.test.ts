@@ -69,6 +69,24 @@ describe('vitest-learn command line', () => {
     )
   })
 
+  it('takes --record and --baseline-ref out with their values, in either spelling', async () => {
+    const command = await parse('run', '--record=live', '--baseline-ref', 'origin/main', 'support.learn.ts')
+    expect(command).toEqual(expect.objectContaining({ kind: 'run', filter: ['support.learn.ts'], record: 'live', baselineRef: 'origin/main' }))
+    expect(await parse('run', '--record', 'missing')).toEqual(expect.objectContaining({ kind: 'run', filter: [], record: 'missing' }))
+    expect(await parse('run', '--baseline-ref=v1.2.0')).toEqual(expect.objectContaining({ baselineRef: 'v1.2.0' }))
+  })
+
+  it.each([
+    [['--record=liv'], '--record: unknown record mode "liv"; did you mean "live"?'],
+    [['--record=sometimes'], '--record: unknown record mode "sometimes"; the record modes are missing, all, none, live'],
+    [['--record'], '--record needs a value, e.g. --record=missing'],
+    [['--baseline-ref', '--reporter=dot'], '--baseline-ref needs a value, e.g. --baseline-ref=origin/main'],
+    [['--optimize', '--record=none'], '--optimize calls models and writes a checkpoint; --record=none cannot go with it (--record=missing can)'],
+    [['--accept', '--record=live'], '--accept writes a baseline and --record=live writes nothing: run them separately'],
+  ])('rejects %j: %s', async (argv, message) => {
+    expect(usageError(await parse('run', ...argv))).toBe(message)
+  })
+
   it('takes --optimize and --accept out, and makes them one-off runs', async () => {
     const command = await parse('--optimize', 'support.learn.ts')
     expect(command).toEqual(expect.objectContaining({ kind: 'run', filter: ['support.learn.ts'], optimize: true, accept: false }))

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readTapeFile } from '../src/formats/tape-file.js'
 import { startModelServer, type ModelServer, type ScriptedCall } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
+import { defaultSamples } from '../src/spec.js'
 
 const apiKey = 'sk-integration-test-key-0123456789abcdef'
 
@@ -63,13 +64,15 @@ describe('a project using the plugin', () => {
   it('records on the first run, with the user’s own tests still running', async () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('4 recorded')
-    expect(server.requests).toBe(4) // 2 cases x (student + judge)
+    const calls = 2 * defaultSamples * 2 // 2 cases x the default samples x (student + judge)
+    expect(run.output).toContain(`${calls} recorded`)
+    expect(server.requests).toBe(calls)
     expect(server.authorizationSeen).toBe(true)
     expect(run.output).toMatch(/math\.test\.ts/)
-    expect(run.output).toMatch(/Tests\s+4 passed \(4\)/) // 2 cases, the gate, the plain test
+    // 2 cases, the threshold check, the plain test; the regression check has no baseline yet.
+    expect(run.output).toMatch(/Tests\s+4 passed \| 1 skipped \(5\)/)
     const recorded = JSON.parse(await tape())
-    expect(recorded.entries).toHaveLength(4)
+    expect(recorded.entries).toHaveLength(calls)
     expect(existsSync(`${project.dir}/snapshots/support/traces.jsonl`)).toBe(true)
   })
 
@@ -80,8 +83,10 @@ describe('a project using the plugin', () => {
     const run = await live()
     expect(run.code, run.output).toBe(0)
     expect(server.requests).toBe(0)
-    expect(run.output).toContain('4 replayed')
-    expect(run.output).toMatch(/support\s+2\/2\s+0\.900\s+0\.5\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+4\s+0/) // recorded usage, cost and time reported on replay
+    expect(run.output).toContain(`${4 * defaultSamples} replayed`)
+    // recorded usage, cost and time reported on replay
+    const row = String.raw`support\s+2/2×${defaultSamples}\s+0\.900\s+0\.900\.\.0\.900\s+0\.5\s+-\s+-\s+pass\s+\d+\s+\$\d\.\d{4}\s+\d+\.\ds\s+${4 * defaultSamples}\s+0`
+    expect(run.output).toMatch(new RegExp(row))
     expect(await tape()).toBe(before)
     expect(await project.read('snapshots/support/traces.jsonl')).toBe(traces)
   })
@@ -89,7 +94,7 @@ describe('a project using the plugin', () => {
   it('replays under CI=true with no key and no server', async () => {
     const run = await ci()
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toContain('4 replayed')
+    expect(run.output).toContain(`${4 * defaultSamples} replayed`)
   })
 
   it('never writes the API key to disk', async () => {
@@ -112,9 +117,9 @@ describe('a project using the plugin', () => {
     server.reset()
     const run = await live(['-u'])
     expect(run.code, run.output).toBe(0)
-    expect(server.requests).toBe(4)
+    expect(server.requests).toBe(4 * defaultSamples)
     const { entries } = (await readTapeFile(`${project.dir}/snapshots/support/tape.json`, 'fix'))!
-    expect(entries).toHaveLength(4)
+    expect(entries).toHaveLength(4 * defaultSamples)
     const systemPrompts = entries.map((entry) => String(entry.request.messages[0]!.content))
     for (const prompt of systemPrompts.filter((text) => text.includes('polite_reply'))) expect(prompt).toContain('Reply politely and briefly.')
     expect((await ci()).code).toBe(0)
@@ -128,7 +133,7 @@ describe('a project using the plugin', () => {
     expect(stale.output).toContain('new case: nothing was recorded for it yet')
     server.reset()
     expect((await live()).code).toBe(0)
-    expect(server.requests).toBe(2)
+    expect(server.requests).toBe(2 * defaultSamples)
     expect((await ci()).code).toBe(0)
   })
 
@@ -148,7 +153,7 @@ describe('a project using the plugin', () => {
     const run = await ci([`support.learn.ts:${line}`])
     expect(run.code, run.output).toBe(0)
     expect(run.output).toMatch(/Tests\s+1 passed/)
-    expect(run.output).toContain('2 replayed')
+    expect(run.output).toContain(`${2 * defaultSamples} replayed`)
   })
 
   it('gives each case its line as its location, and plain tests none (task location stays off)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { acceptRequested, optimizeRequested } from '../plugin/mode.js'
+import { acceptRequested, optimizeRequested, recordRequested } from '../plugin/mode.js'
 
 describe('optimize and accept modes', () => {
   it('are asked for by the bin’s environment variable, or by a flag after --', () => {
@@ -12,5 +12,17 @@ describe('optimize and accept modes', () => {
   it('are off unless asked for, and off for LEARN_OPTIMIZE=0, false or empty', () => {
     for (const value of [undefined, '', '0', 'false']) expect(optimizeRequested({ LEARN_OPTIMIZE: value }, ['node', 'vitest', 'run'])).toBe(false)
     expect(acceptRequested({}, ['node', 'vitest', 'run', '--optimize'])).toBe(false)
+  })
+})
+
+describe('the record mode', () => {
+  it('is LEARN_RECORD when set, else left to Vitest’s snapshot state', () => {
+    for (const mode of ['missing', 'all', 'none', 'live']) expect(recordRequested({ LEARN_RECORD: mode })).toBe(mode)
+    expect(recordRequested({})).toBeUndefined()
+    expect(recordRequested({ LEARN_RECORD: '' })).toBeUndefined()
+  })
+
+  it('rejects a misspelled LEARN_RECORD, naming the variable and the mode it most likely meant', () => {
+    expect(() => recordRequested({ LEARN_RECORD: 'al' })).toThrow('LEARN_RECORD: unknown record mode "al"; did you mean "all"?')
   })
 })

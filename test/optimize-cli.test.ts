@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { SEED_INSTRUCTION, scriptedWorld, type World } from './optimize/support.js'
 import { createProject, type TempProject } from './support/project.js'
+import { defaultSamples } from '../src/spec.js'
 
 const config = `import { defineConfig } from 'vitest/config'
 import learn from 'vitest-learn/plugin'
@@ -86,7 +87,7 @@ describe('vitest-learn --optimize', () => {
     expect(written.optimizer.stats.traces).toBe(3) // read from traces.storage
     const tape = (await readTapeFile(`${project.dir}/snapshots/support/tape.json`, 'fix'))!
     const studentPrompts = tape.entries.filter((entry) => entry.role === 'student')
-    expect(studentPrompts).toHaveLength(6)
+    expect(studentPrompts).toHaveLength(6 * defaultSamples)
     for (const entry of studentPrompts) expect(entry.request.messages[0]!.content).toContain(written.program.instruction)
   })
 

@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
+import { defaultSamples } from '../src/spec.js'
 
 // Real Vitest runs of the built plugin: learn({ retry }) reaches the workers, and a provider that
 // fails makes the run fail soon, naming the URL, the cause and the fix.
@@ -74,6 +75,6 @@ describe('a project whose provider fails', () => {
     server.reset()
     const run = await project.vitest(['support.learn.ts', '-u'], { env: { LEARN_API_URL: server.url } })
     expect(run.code, run.output).toBe(0)
-    expect(server.requests).toBe(4) // 2 cases x (student + judge)
+    expect(server.requests).toBe(2 * defaultSamples * 2) // 2 cases x the default samples x (student + judge)
   })
 })

@@ -25,6 +25,7 @@ export default defineLearn({
   cases: ${JSON.stringify(queries.map((query) => ({ input: { customer_query: query } })))},
   judge: 'Polite and gives a next step.',
   threshold: 0.5,
+  samples: 1,
 })
 `
 
@@ -119,6 +120,6 @@ describe('recording 16 cases against a scripted provider', () => {
   it('keeps the gate after the cases under --sequence.concurrent', async () => {
     const run = await live(['--sequence.concurrent'])
     expect(run.code, run.output).toBe(0)
-    expect(run.output).toMatch(/Tests\s+17 passed/)
+    expect(run.output).toMatch(/Tests\s+17 passed \| 1 skipped/) // the regression check has no baseline
   })
 })

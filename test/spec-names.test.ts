@@ -55,6 +55,7 @@ describe('nameClash: two spec files with one name', () => {
     models: {},
     optimize: false,
     accept: false,
+    failOnInconclusive: false,
     optimizeSettings: {},
     caseTimeoutMs: 120_000,
     cacheDir: '/project/node_modules/.cache/vitest-learn',

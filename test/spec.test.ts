@@ -100,6 +100,9 @@ describe('defineLearn: unknown fields', () => {
     const spec = define({
       ...validSpec(),
       metric: () => 1,
+      metrics: { exact: () => 1 },
+      samples: 2,
+      judgeSamples: 2,
       threshold: 0.5,
       tolerance: 0.1,
       optimize: { budget: 1, synthCount: 0, useTraces: false, generateExamples: false },
@@ -254,8 +257,26 @@ describe('defineLearn: scoring', () => {
     expectRejected(withField('metric', 1), 'metric', 'must be a function')
   })
 
-  it('needs a judge, a metric, or both', () => {
-    expectRejected(withoutField('judge'), 'judge', '`judge` rubric, a `metric`, or both')
+  it('needs a judge, a metric or named metrics', () => {
+    expectRejected(withoutField('judge'), 'judge', 'a `judge` rubric, a `metric` or `metrics` (or several of them)')
+  })
+
+  it('accepts named metrics alone, or beside the judge', () => {
+    const exact = () => 1
+    const length = () => 0.5
+    expect(define({ ...withoutField('judge'), metrics: { exact } }).metrics).toEqual({ exact })
+    expect(define({ ...validSpec(), metrics: { exact, length } }).metrics).toEqual({ exact, length })
+  })
+
+  it.each([
+    [{}, 'metrics', 'must be an object of named scorers'],
+    [[() => 1], 'metrics', 'must be an object of named scorers'],
+    [{ exact: 1 }, 'metrics.exact', 'must be a function'],
+    [{ '2fast': () => 1 }, 'metrics.2fast', 'must be named with letters'],
+    [{ judge: () => 1 }, 'metrics.judge', '"judge" names the judge in reports'],
+    [{ metric: () => 1 }, 'metrics.metric', '"metric" names the spec\'s `metric` in reports'],
+  ])('rejects metrics = %j, naming %s', (metrics, field, message) => {
+    expectRejected(withField('metrics', metrics), field, message)
   })
 
   it('accepts a metric without a judge', () => {
@@ -287,6 +308,22 @@ describe('defineLearn: scoring', () => {
   it('accepts the bounds 0 and 1', () => {
     const spec = define({ ...validSpec(), threshold: 1, tolerance: 0 })
     expect([spec.threshold, spec.tolerance]).toEqual([1, 0])
+  })
+
+  it('defaults samples to 5 replies per case and judgeSamples to 1 verdict per reply', () => {
+    expect([define(validSpec()).samples, define(validSpec()).judgeSamples]).toEqual([5, 1])
+    const spec = define({ ...validSpec(), samples: 5, judgeSamples: 2 })
+    expect([spec.samples, spec.judgeSamples]).toEqual([5, 2])
+  })
+
+  it.each([
+    ['samples', 0],
+    ['samples', 1.5],
+    ['samples', 101],
+    ['judgeSamples', '2'],
+    ['judgeSamples', Number.POSITIVE_INFINITY],
+  ])('rejects %s = %s, not a whole number from 1 to 100', (field, value) => {
+    expectRejected(withField(field, value), field, 'must be a whole number from 1 to 100', `got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`)
   })
 
   it('defaults threshold to 0.8 and tolerance to 0.05', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { comparePaired, formatComparison, improved, regressed, seededRandom } from '../src/stats.js'
+import { comparePaired, detectableChange, formatComparison, improved, meanInterval, regressionVerdict, runToRunNoise, seededRandom } from '../src/stats.js'
 
 describe('comparePaired', () => {
   it('finds no difference between identical lists', () => {
@@ -8,7 +8,7 @@ describe('comparePaired', () => {
     expect(result).toMatchObject({ n: 6, delta: 0, interval: [0, 0], significant: false })
     expect(result.meanBefore).toBeCloseTo(3.7 / 6, 10)
     expect(improved(result)).toBe(false)
-    expect(regressed(result, 0)).toBe(false)
+    expect(regressionVerdict(result, 0)).toBe('pass')
   })
 
   it('calls a clear uniform gain significant', () => {
@@ -77,34 +77,68 @@ describe('comparePaired', () => {
   })
 })
 
-describe('regressed', () => {
-  it('ignores drops within tolerance', () => {
+describe('regressionVerdict', () => {
+  it('passes drops within tolerance, even significant ones', () => {
     const result = comparePaired([0.8, 0.8, 0.8, 0.8, 0.8, 0.8], [0.77, 0.77, 0.77, 0.77, 0.77, 0.77])
     expect(result.significant).toBe(true)
-    expect(regressed(result, 0.05)).toBe(false)
-    expect(regressed(result, 0.01)).toBe(true)
+    expect(regressionVerdict(result, 0.05)).toBe('pass')
+    expect(regressionVerdict(result, 0.01)).toBe('regressed')
   })
 
-  it('fails a significant drop beyond tolerance', () => {
+  it('calls a significant drop beyond tolerance regressed', () => {
     const before = [0.9, 0.8, 1, 0.9, 0.85, 0.95]
     const after = [0.6, 0.5, 0.7, 0.65, 0.55, 0.6]
-    expect(regressed(comparePaired(before, after), 0.05)).toBe(true)
+    expect(regressionVerdict(comparePaired(before, after), 0.05)).toBe('regressed')
   })
 
-  it('lets a noisy drop beyond tolerance pass', () => {
+  it('calls a noisy drop beyond tolerance inconclusive, never a pass', () => {
     const before = [1, 0.2, 0.9, 0.3, 1, 0.1, 0.8]
     const after = [0.1, 0.9, 0.2, 0.8, 0.3, 0.9, 0.2]
     const result = comparePaired(before, after)
     expect(-result.delta).toBeGreaterThan(0.05)
     expect(result.significant).toBe(false)
-    expect(regressed(result, 0.05)).toBe(false)
+    expect(regressionVerdict(result, 0.05)).toBe('inconclusive')
   })
 
-  it('fails a drop beyond tolerance alone below minCases', () => {
+  it('calls a drop beyond tolerance inconclusive below minCases, where no interval can tell', () => {
     const result = comparePaired([0.9, 0.9, 0.9], [0.5, 0.9, 0.9])
-    expect(result.significant).toBe(false)
-    expect(regressed(result, 0.05)).toBe(true)
-    expect(regressed(result, 0.2)).toBe(false)
+    expect(regressionVerdict(result, 0.05)).toBe('inconclusive')
+    expect(regressionVerdict(result, 0.2)).toBe('pass')
+  })
+})
+
+describe('pNoise', () => {
+  it('is small for a drop every case shows, large for one that noise makes as easily, and 1 for no change', () => {
+    const clear = comparePaired([0.9, 0.8, 1, 0.9, 0.85, 0.95, 0.9, 0.8], [0.7, 0.65, 0.8, 0.7, 0.6, 0.75, 0.75, 0.6])
+    expect(clear.pNoise).toBeLessThan(0.01)
+    const noisy = comparePaired([1, 0.2, 0.9, 0.3, 1, 0.1, 0.8], [0.1, 0.9, 0.2, 0.8, 0.3, 0.9, 0.2])
+    expect(noisy.pNoise).toBeGreaterThan(0.2)
+    expect(comparePaired([0.5, 0.6], [0.5, 0.6]).pNoise).toBe(1)
+  })
+})
+
+describe('meanInterval', () => {
+  it('brackets the mean, narrows with more cases, and is exact for equal values', () => {
+    const few = [0.2, 0.9, 0.5, 0.7]
+    const [low, high] = meanInterval(few)
+    expect(low).toBeLessThan(0.575)
+    expect(high).toBeGreaterThan(0.575)
+    const many = Array.from({ length: 40 }, (_, index) => few[index % 4]!)
+    const [manyLow, manyHigh] = meanInterval(many)
+    expect(manyHigh - manyLow).toBeLessThan(high - low)
+    expect(meanInterval([0.5, 0.5, 0.5])).toEqual([0.5, 0.5])
+  })
+})
+
+describe('runToRunNoise and detectableChange', () => {
+  it('estimate the noise of comparing two runs from the spread of each case’s samples', () => {
+    // Each case: samples 0 and 1 (variance 0.5); two runs of 2 samples each: 0.5/2 + 0.5/2 per case.
+    const samples = Array.from({ length: 16 }, () => [0, 1])
+    const noise = runToRunNoise(samples)!
+    expect(noise).toBeCloseTo(Math.sqrt(0.5 / 16), 10)
+    expect(runToRunNoise(samples, 1)).toBeCloseTo(Math.sqrt((0.25 + 0.5) / 16), 10)
+    expect(runToRunNoise([[0.5], [1]])).toBeUndefined()
+    expect(detectableChange(noise)).toBeCloseTo(2.8016 * noise, 3)
   })
 })
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer, type ScriptedCall } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
+import { defaultSamples } from '../src/spec.js'
 
 const apiKey = 'sk-user-projects-test-key-0123456789abcdef'
 
@@ -77,10 +78,10 @@ describe('projects of new users', () => {
     const record = await user.vitest([], env())
     expect(record.output).not.toContain('ESM only')
     expect(record.code, record.output).toBe(0)
-    expect(record.output).toContain('2 recorded')
+    expect(record.output).toContain(`${2 * defaultSamples} recorded`)
     const replay = await user.vitest([], { ci: true })
     expect(replay.code, replay.output).toBe(0)
-    expect(replay.output).toContain('2 replayed')
+    expect(replay.output).toContain(`${2 * defaultSamples} replayed`)
   })
 
   it('rejects a misspelled plugin option in a CommonJS project, naming the one it meant', async () => {

@@ -132,7 +132,17 @@ export interface LearnTraceLine {
    * Id of the spec case this trace scored.
    */
   case?: string
+  /**
+   * Which of the case's replies (samples) this is, from 0; its id is <case> for the first and <case>#<sample> for the others.
+   */
+  sample?: number
   score?: number
+  /**
+   * Each scorer's score of this reply: judge, metric and the spec's named metrics.
+   */
+  scores?: {
+    [k: string]: number
+  }
   reasons?: string
 }
 
@@ -196,6 +206,10 @@ export interface LearnBaseline {
   scores: {
     [k: string]: number
   }
+  /**
+   * Student replies per case the scores are means of (1 when absent).
+   */
+  samples?: number
 }
 
 /**
@@ -301,4 +315,203 @@ export interface LearnOptimizeRunCandidate {
    */
   calls: number
   usd: number
+}
+
+/**
+ * One line of snapshots/<spec>/history.jsonl, appended by every run that recorded or re-recorded a model call: its scores, when, and on which commit. Re-recording until a gate turns green shows here in review.
+ */
+export interface LearnHistoryLine {
+  date: string
+  /**
+   * git HEAD when the run was made (its recordings belong to the commit after it); absent outside a git repository.
+   */
+  commit?: string
+  /**
+   * missing: recorded what lacked a recording; all: re-recorded every call (-u).
+   */
+  mode: 'missing' | 'all'
+  /**
+   * Mean score over the cases scored.
+   */
+  mean: number
+  /**
+   * 95% bootstrap interval of the mean over cases.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  interval: [number, number]
+  /**
+   * Cases scored.
+   */
+  n: number
+  /**
+   * Cases the spec declares.
+   */
+  cases: number
+  /**
+   * Student replies per case.
+   */
+  samples: number
+  /**
+   * Judge verdicts per reply.
+   */
+  judgeSamples: number
+  /**
+   * Mean score of each scorer: judge, metric and the spec's named metrics.
+   */
+  scorers: {
+    [k: string]: number
+  }
+  threshold: number
+  /**
+   * Every case scored and the mean reached the threshold.
+   */
+  pass: boolean
+  regression?: {
+    verdict: 'pass' | 'regressed' | 'inconclusive'
+    /**
+     * What the run was compared with, e.g. checkpoint v3.
+     */
+    baseline: string
+    /**
+     * Mean per-case change against the baseline.
+     */
+    delta: number
+    /**
+     * @minItems 2
+     * @maxItems 2
+     */
+    interval: [number, number]
+  }
+  /**
+   * Model calls made live in this run.
+   */
+  live: number
+  /**
+   * Estimated cost of the run's answers.
+   */
+  usd: number
+}
+
+/**
+ * A 95% bootstrap interval: [low, high].
+ *
+ * @minItems 2
+ * @maxItems 2
+ */
+export type LearnInterval = [number, number]
+
+/**
+ * learn-report.json: every spec of a run (or of a --merge-reports of its shards) with its scores, checks, verdicts and cost. Written where --outputFile.learn (or test.outputFile.learn) points.
+ */
+export interface LearnReport {
+  format: 1
+  created: string
+  specs: LearnReportSpec[]
+}
+export interface LearnReportSpec {
+  name: string
+  /**
+   * The spec file, relative to the project root.
+   */
+  file: string
+  /**
+   * The line of the spec's `export default`, where its checks are reported.
+   */
+  line?: number
+  /**
+   * Every case passed and both checks passed.
+   */
+  pass: boolean
+  /**
+   * How the run treated recordings.
+   */
+  record: 'missing' | 'all' | 'none' | 'live'
+  /**
+   * Mean score over the cases scored; interval is its 95% bootstrap interval over cases.
+   */
+  mean: number
+  interval: LearnInterval
+  scored: number
+  total: number
+  samples: number
+  judgeSamples: number
+  scorers: LearnScorerScores
+  threshold: {
+    value: number
+    pass: boolean
+    message?: string
+  }
+  regression: {
+    /**
+     * none: there was no baseline to compare with.
+     */
+    verdict: 'pass' | 'regressed' | 'inconclusive' | 'none'
+    pass: boolean
+    /**
+     * The drop of the mean allowed.
+     */
+    tolerance: number
+    baseline?: {
+      label: string
+      mean: number
+    }
+    /**
+     * Mean per-case change against the baseline, on the cases both scored; interval is its 95% paired bootstrap interval.
+     */
+    delta?: number
+    interval?: LearnInterval
+    /**
+     * Cases compared.
+     */
+    n?: number
+    /**
+     * How likely noise alone moves the mean this far.
+     */
+    pNoise?: number
+    /**
+     * The smallest true drop caught 4 times in 5 at this noise.
+     */
+    detectableDrop?: number
+    /**
+     * Cases whose score dropped, largest drop first.
+     */
+    drops: {
+      case: string
+      name: string
+      line?: number
+      before: number
+      after: number
+      reasons: string
+    }[]
+    warnings: string[]
+    message?: string
+  }
+  cost: {
+    usd: number
+    tokens: number
+    live: number
+    replayed: number
+  }
+  cases: {
+    id: string
+    name: string
+    line?: number
+    state: 'passed' | 'failed' | 'skipped' | 'pending'
+    score?: number
+    /**
+     * Score of each reply.
+     */
+    samples?: number[]
+    scorers?: LearnScorerScores
+    reasons?: string
+    error?: string
+  }[]
+}
+/**
+ * Score of each scorer: judge, metric and the spec's named metrics.
+ */
+export interface LearnScorerScores {
+  [k: string]: number
 }

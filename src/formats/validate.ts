@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv'
 import { LearnError } from '../errors.js'
-import type { LearnCheckpoint, LearnOptimizeRun, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
+import type { LearnCheckpoint, LearnHistoryLine, LearnOptimizeRun, LearnReport, LearnSynthetic, LearnTape, LearnTraceLine } from './types.generated.js'
 import * as generated from './validators.generated.js'
 
 export interface FormatTypes {
@@ -9,6 +9,8 @@ export interface FormatTypes {
   checkpoint: LearnCheckpoint
   synthetic: LearnSynthetic
   optimizeRun: LearnOptimizeRun
+  history: LearnHistoryLine
+  report: LearnReport
 }
 export type FormatKind = keyof FormatTypes
 

@@ -19,7 +19,8 @@ export interface AcceptInput {
 
 /**
  * `--accept`: a new checkpoint version with the same program, whose baseline is this run's scores
- * and whose hashes are the spec's as it is now.
+ * (each case the mean of its `samples` replies, as the regression check measures every run) and
+ * whose hashes are the spec's as it is now.
  */
 export async function acceptBaseline(input: AcceptInput): Promise<LearnCheckpoint> {
   const { spec, current } = input
@@ -39,7 +40,7 @@ export async function acceptBaseline(input: AcceptInput): Promise<LearnCheckpoin
     parent: current?.version ?? null,
     created: new Date().toISOString(),
     program: committedProgram({ ...current?.program, instruction: current?.program.instruction || spec.instruction }),
-    baseline: { mean: mean(Object.values(scores)), scores },
+    baseline: { mean: mean(Object.values(scores)), scores, samples: spec.samples },
     hashes: { spec: specHash(spec), judge: judgeHash(spec.judge) },
     optimizer: { type: 'accepted', stats: { acceptedFrom: current?.version ?? null } },
   }

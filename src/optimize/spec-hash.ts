@@ -3,7 +3,7 @@ import type { SomeLearnSpec } from '../spec.js'
 
 /**
  * Identifies what a checkpoint's baseline was measured against: the program's signature, the
- * cases, the judge rubric, the metric's source and the threshold. The seed instruction, the
+ * cases, the judge rubric, the metrics' source and the threshold. The seed instruction, the
  * tolerance and the models are left out: a checkpoint replaces the first, and the others do not
  * change what a score means. A checkpoint whose `hashes.spec` differs was made for another spec.
  */
@@ -18,6 +18,8 @@ export function specHash(spec: SomeLearnSpec): string {
     })),
     judge: spec.judge ?? null,
     metric: spec.metric ? spec.metric.toString() : null,
+    // Only when there are named metrics, so the hashes of specs without them stay what they were.
+    ...(spec.metrics ? { metrics: Object.fromEntries(Object.entries(spec.metrics).map(([name, scorer]) => [name, scorer.toString()])) } : {}),
     threshold: spec.threshold,
   })
 }

@@ -9,7 +9,7 @@ import { readCheckpoint, writeCheckpoint } from '../optimize/checkpoint.js'
 import { optimizeSpec } from '../optimize/optimize.js'
 import type { OptimizeProgress, OptimizeResult } from '../optimize/types.js'
 import { formatComparison } from '../stats.js'
-import { defaultThreshold, defaultTolerance, type SomeLearnCase, type SomeLearnSpec } from '../spec.js'
+import { defaultJudgeSamples, defaultSamples, defaultThreshold, defaultTolerance, type SomeLearnCase, type SomeLearnSpec } from '../spec.js'
 import type { AxCheckpoint, AxStorage } from '../storage/types.js'
 import type { AxLearnOptions } from './learn.js'
 
@@ -91,6 +91,8 @@ export async function optimizeAgent(input: AgentOptimizeInput): Promise<{ result
     ...(options.metric ? { metric: options.metric } : {}),
     threshold: defaultThreshold,
     tolerance: defaultTolerance,
+    samples: defaultSamples,
+    judgeSamples: defaultJudgeSamples,
     optimize: {
       budget: options.budget ?? 20,
       synthCount: options.synthCount ?? 50,

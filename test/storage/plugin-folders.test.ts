@@ -82,7 +82,7 @@ describe('a test run in a snapshots/ folder it shares with what it did not write
     expect(run.output).toMatch(/left alone in snapshots\/, not written by a test run \(no tape\.json\): agent-x/)
     expect(await project.read('snapshots/agent-x/traces.jsonl')).toBe(traceLine)
     expect((await readdir(`${project.dir}/snapshots/support`)).sort()).toEqual(
-      ['checkpoints', 'tape.json', `tape.json.${process.pid}.cafef00d.tmp`, 'traces.jsonl'].sort(),
+      ['checkpoints', 'history.jsonl', 'tape.json', `tape.json.${process.pid}.cafef00d.tmp`, 'traces.jsonl'].sort(),
     )
     expect(await readdir(`${project.dir}/snapshots/support/checkpoints`)).toEqual([])
   })

@@ -10,7 +10,10 @@ const learnBin = join(repoRoot, 'dist/plugin/bin.js')
 
 export interface RunResult {
   code: number | null
+  /** stdout and stderr as they came. */
   output: string
+  stdout: string
+  stderr: string
 }
 
 export interface RunOptions {
@@ -61,11 +64,17 @@ function childEnv(extra: Record<string, string>, ci: boolean): NodeJS.ProcessEnv
 function run(cwd: string, argv: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd, env: childEnv(options.env ?? {}, options.ci ?? false), stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const text = { output: '', stdout: '', stderr: '' }
+    child.stdout.on('data', (chunk: Buffer) => {
+      text.output += chunk.toString()
+      text.stdout += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      text.output += chunk.toString()
+      text.stderr += chunk.toString()
+    })
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, output }))
+    child.on('close', (code) => resolve({ code, ...text }))
   })
 }
 
