@@ -276,6 +276,7 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
         context.task.meta.learn = meta
         if (!gate.threshold.pass) throw new LearnError(gate.threshold.message, { file: displayFile })
       })
+      locate(specLocation)
       test(`regression: drop <= ${spec.tolerance} vs baseline`, { sequential: true, timeout }, async (context: TestContext) => {
         const { session: current, gate, accepted } = await settle(context)
         const edited = !provided.baselineRef && current.specEditedSince() ? current.checkpoint!.version : undefined

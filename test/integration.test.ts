@@ -170,7 +170,7 @@ describe('a project using the plugin', () => {
       expect.arrayContaining([
         [expect.stringContaining('Where is my order?'), lineOf('Where is my order?')],
         [expect.stringContaining('The lamp is broken.'), lineOf('The lamp is broken.')],
-        [expect.stringMatching(/^gate/), lineOf('export default')],
+        [expect.stringMatching(/^threshold: mean score/), lineOf('export default')],
         ['plain user test', undefined],
       ]),
     )
