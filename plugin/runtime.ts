@@ -2,6 +2,8 @@
 import { relative } from 'node:path'
 import { afterAll, describe, expect, inject, test, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
+import { lockSpecFolder } from '../src/formats/spec-folders.js'
+import type { HeldLock } from '../src/storage/lock.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 import { apiKeysOf } from '../src/redact.js'
@@ -97,20 +99,32 @@ export function register(value: unknown, file: string) {
     }
     return deferred
   }
+  // A run that may write the spec's folder holds its lock from its first write-capable step
+  // (optimize, or the first case) until afterAll: another run on the same spec waits, then fails.
+  let lock: Promise<HeldLock> | undefined
+  const lockFolder = () =>
+    (lock ??= lockSpecFolder(snapshotDir, {
+      timeoutMs: provided.caseTimeoutMs / 2,
+      onWait: (message) => console.log(`[vitest-learn] ${message}`),
+    }))
   // After optimize writes a checkpoint, every case is re-recorded under it (mode `all`, which also
   // drops the old recordings) through optimize's call cache, where most answers are already paid for.
   let callCache: OptimizeCalls | undefined
   const open = () =>
-    (session ??= SpecSession.open({
-      spec: spec!,
-      specFile: displayFile,
-      snapshotDir,
-      mode: callCache ? 'all' : currentMode(),
-      models: provided.models,
-      recordCommand: `npx vitest run ${displayFile}`,
-      journalDir: `${provided.cacheDir}/journal`,
-      ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
-    }))
+    (session ??= (async () => {
+      const mode = callCache ? 'all' : currentMode()
+      if (mode !== 'none') await lockFolder()
+      return SpecSession.open({
+        spec: spec!,
+        specFile: displayFile,
+        snapshotDir,
+        mode,
+        models: provided.models,
+        recordCommand: `npx vitest run ${displayFile}`,
+        journalDir: `${provided.cacheDir}/journal`,
+        ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
+      })
+    })())
 
   const optimizeTest = (current: LearnSpec) =>
     test(
@@ -122,6 +136,7 @@ export function register(value: unknown, file: string) {
             file: displayFile,
             fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}`,
           })
+        await lockFolder()
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
         context.task.meta.learn = meta
         if (result.decision === 'written') {
@@ -194,17 +209,21 @@ export function register(value: unknown, file: string) {
       })
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
       afterAll(async ({}, suite) => {
-        // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.
-        const current = await session?.catch(() => undefined)
-        if (!current) return
-        const summary = await current.close()
-        await callCache?.flush()
-        suite.meta.learn = {
-          kind: 'suite',
-          spec: spec.name,
-          mode: current.tape.mode,
-          snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
-          ...summary,
+        try {
+          // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.
+          const current = await session?.catch(() => undefined)
+          if (!current) return
+          const summary = await current.close()
+          await callCache?.flush()
+          suite.meta.learn = {
+            kind: 'suite',
+            spec: spec.name,
+            mode: current.tape.mode,
+            snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
+            ...summary,
+          }
+        } finally {
+          await (await lock?.catch(() => undefined))?.release()
         }
       })
     },

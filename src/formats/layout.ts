@@ -5,4 +5,6 @@ export const snapshotFiles = (snapshotDir: string) => ({
   tape: join(snapshotDir, 'tape.json'),
   traces: join(snapshotDir, 'traces.jsonl'),
   checkpoint: join(snapshotDir, 'checkpoint.json'),
+  /** Held by the process writing the folder (a test run, optimize, a files store). */
+  lock: join(snapshotDir, '.vitest-learn.lock'),
 })
