@@ -79,7 +79,7 @@ export interface OpenCallsOptions {
 
 /**
  * Every model call of an optimize run: student, teacher and judge, each through a content-addressed
- * cache (a tape in mode `new` at <cacheDir>/<spec>.json) and a cost meter. A repeated or resumed run
+ * cache (a tape in mode `new` at <cacheDir>/<spec>.json, journaled as answers arrive) and a cost meter. A repeated or resumed run
  * replays what was paid for; only calls the cache lacks reach the model. `capped` services refuse
  * live calls once the cost cap is reached (the search); `uncapped` ones never do (synthesis and the
  * decision, which must finish). Both count towards the cap.
@@ -116,6 +116,7 @@ export class OptimizeCalls {
       mode: 'new',
       recordCommand: 'vitest-learn --optimize',
       secrets: Object.values(resolved).flatMap((model) => model.secrets),
+      journal: join(options.cacheDir, `${spec.name}.journal.jsonl`),
     }).catch((error: unknown) => {
       if (!(error instanceof LearnError)) throw error
       throw new LearnError(error.detail, { file: path, fix: `delete ${path}: it only caches model calls of optimize runs` })
