@@ -122,6 +122,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       }
       const root = project.config.root
       const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
+      const cacheDir = resolve(root, 'node_modules/.cache/vitest-learn')
       const provided: LearnProvided = {
         root,
         snapshotDir,
@@ -135,7 +136,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         accept: acceptRequested(),
         optimizeSettings: options.optimize ?? {},
         ...(options.traces ? { traces: options.traces.storage } : {}),
-        cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
+        cacheDir,
         caseTimeoutMs: options.timeout ?? defaultCaseTimeoutMs,
         specNames: {},
       }
@@ -144,7 +145,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         reporterRegistered.add(vitest)
         vitest.config.reporters.push(
           specNameGuard(project, (names) => project.provide('vitestLearn', { ...provided, ...names })),
-          new LearnReporter(snapshotDir),
+          new LearnReporter(snapshotDir, cacheDir),
         )
       }
     },

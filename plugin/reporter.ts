@@ -4,6 +4,7 @@ import fg from 'fast-glob'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
+import { removeStaleTemporaries } from '../src/formats/files.js'
 import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folders.js'
 import type { LearnCaseMeta, LearnGateMeta, LearnOptimizeMeta, LearnSuiteMeta } from './context.js'
 import { learnFilePattern, learnGlob } from './transform.js'
@@ -58,15 +59,23 @@ function table(rows: string[][]): string[] {
 export class LearnReporter implements Reporter {
   private vitest!: Vitest
 
-  constructor(private readonly snapshotDir: string) {}
+  constructor(
+    private readonly snapshotDir: string,
+    /** Optimize's call cache and the journals of live answers (see LearnProvided.cacheDir). */
+    private readonly cacheDir: string,
+  ) {}
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest
   }
 
-  /** Temporary files of writers that were killed (a previous run, or optimize) go before they are committed. */
+  /** Temporary files of writers that were killed (a previous run, or optimize) go before they are committed, or pile up in the cache. */
   async onTestRunStart(): Promise<void> {
-    await removeCrashDebrisBelow(this.snapshotDir)
+    await Promise.all([
+      removeCrashDebrisBelow(this.snapshotDir),
+      removeStaleTemporaries(this.cacheDir),
+      removeStaleTemporaries(join(this.cacheDir, 'journal')),
+    ])
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {
