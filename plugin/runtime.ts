@@ -7,10 +7,11 @@ import type { HeldLock } from '../src/storage/lock.js'
 import { SpecSession, type CaseResult } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 import { apiKeysOf } from '../src/redact.js'
+import { redactDeep } from '../src/runtime/secrets.js'
 import type { TapeMode } from '../src/tape/tape.js'
 import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
-import type { LearnCaseMeta } from './context.js'
+import type { LearnCaseMeta, LearnMeta } from './context.js'
 import { openCallCache, runOptimize } from './optimize.js'
 import { nameClash } from './spec-names.js'
 import './context.js'
@@ -85,8 +86,13 @@ export function register(value: unknown, file: string) {
   const displayFile = relative(provided.root, file)
   const problem = specProblem(value, displayFile) ?? nameClash((value as LearnSpec).name, file, provided)
   const valid = problem ? undefined : (value as LearnSpec)
-  // Test names reach the console and report files: a key pasted into a case input must not.
-  const spec = valid && redactCaseNames(valid, apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]))
+  // Test names and metas reach the console and report files (junit, json): a key pasted into a
+  // case input, or echoed by a model into its answers, must not.
+  const secrets = valid ? apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]) : []
+  const spec = valid && redactCaseNames(valid, secrets)
+  const setMeta = (context: TestContext, meta: LearnMeta) => {
+    context.task.meta.learn = redactDeep(meta, secrets)
+  }
   const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
   const settled = new Map<string, { promise: Promise<void>; resolve: () => void }>()
@@ -137,8 +143,8 @@ export function register(value: unknown, file: string) {
             fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}`,
           })
         await lockFolder()
-        const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
-        context.task.meta.learn = meta
+        const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir, secrets)
+        setMeta(context, meta)
         if (result.decision === 'written') {
           callCache = await openCallCache(current, provided, displayFile)
           return
@@ -160,9 +166,9 @@ export function register(value: unknown, file: string) {
       const current = await open()
       try {
         const result = await current.runCase(item)
-        context.task.meta.learn = { ...caseMeta(spec.name, result, item.id), score: result.score.score, reasons: result.score.reasons }
+        setMeta(context, { ...caseMeta(spec.name, result, item.id), score: result.score.score, reasons: result.score.reasons })
       } catch (error) {
-        context.task.meta.learn = caseMeta(spec.name, current.statsOf(item.id), item.id)
+        setMeta(context, caseMeta(spec.name, current.statsOf(item.id), item.id))
         throw error
       }
     })
@@ -194,7 +200,7 @@ export function register(value: unknown, file: string) {
         const current = await open()
         const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
         const gate = current.gate()
-        context.task.meta.learn = {
+        setMeta(context, {
           kind: 'gate',
           spec: spec.name,
           pass: gate.pass,
@@ -204,7 +210,7 @@ export function register(value: unknown, file: string) {
           total: gate.total,
           ...(current.specEditedSince() ? { specEdited: current.checkpoint!.version } : {}),
           ...(accepted ? { accepted } : {}),
-        }
+        })
         if (!gate.pass) throw new LearnError(gate.message, { file: displayFile })
       })
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
