@@ -57,7 +57,7 @@ describe('known leaks and their consequences', () => {
   // Finding 7: optimize writes the teacher's proposed instruction (and componentMap) as it is.
   // Finding 8: synthetic.json holds the teacher's synthetic cases as they are.
   it.fails('optimize never writes a model key into checkpoint.json, checkpoints/ or synthetic.json', async () => {
-    const key = scriptedModels(server.url).student!.apiKey as string
+    const key = (scriptedModels(server.url).student as { apiKey: string }).apiKey
     server.setScript(echoing(scriptedWorld().script, key))
     const dirs = await tempDirs()
     await optimizeSpec({ spec: supportSpec(), ...dirs, models: scriptedModels(server.url) })
