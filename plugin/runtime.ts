@@ -113,12 +113,14 @@ export function register(value: unknown, file: string) {
       timeoutMs: provided.caseTimeoutMs / 2,
       onWait: (message) => console.log(`[vitest-learn] ${message}`),
     }))
-  // After optimize writes a checkpoint, every case is re-recorded under it (mode `all`, which also
-  // drops the old recordings) through optimize's call cache, where most answers are already paid for.
+  // After optimize, the cases make their calls through its call cache, where most answers are
+  // already paid for (also those of a killed optimize run); after it writes a checkpoint, every
+  // case is re-recorded under it (mode `all`, which also drops the old recordings).
   let callCache: OptimizeCalls | undefined
+  let rerecord = false
   const open = () =>
     (session ??= (async () => {
-      const mode = callCache ? 'all' : currentMode()
+      const mode = rerecord ? 'all' : currentMode()
       if (mode !== 'none') await lockFolder()
       return SpecSession.open({
         spec: spec!,
@@ -145,10 +147,9 @@ export function register(value: unknown, file: string) {
         await lockFolder()
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir, secrets)
         setMeta(context, meta)
-        if (result.decision === 'written') {
-          callCache = await openCallCache(current, provided, displayFile)
-          return
-        }
+        callCache = await openCallCache(current, provided, displayFile)
+        rerecord = result.decision === 'written'
+        if (rerecord) return
         const kept = result.previousVersion ? `checkpoint v${result.previousVersion}` : 'the seed instruction'
         throw new LearnError(`kept ${kept}: the candidate did not beat it by more than noise on the held-out cases: ${meta.comparison}`, {
           file: displayFile,
