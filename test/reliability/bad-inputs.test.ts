@@ -7,9 +7,9 @@ import { postgresSkip, postgresUrl, requirePostgres } from '../storage/support/p
 import { badInputIds, runBadInputs, type BadInputOutcome } from './support/bad-inputs.js'
 
 const known: Record<string, string> = {
-  // Finding 10 (src/tape/): duplicate keys are collapsed into one and the tape is rewritten without the other.
+  // Finding 15 (src/tape/): duplicate keys are collapsed into one and the tape is rewritten without the other.
   'tape-duplicate-key': 'lost',
-  // Finding 11 (src/optimize/): synthetic.json of another spec's name is used as this spec's cases.
+  // Finding 16 (src/optimize/): synthetic.json of another spec's name is used as this spec's cases.
   'synthetic-other-spec': 'unclear',
 }
 

@@ -1,4 +1,4 @@
-// Finding 12 (src/tape/, left to its owner): a kept answer reaches the journal through a chain of
+// Finding 17 (src/tape/, left to its owner): a kept answer reaches the journal through a chain of
 // asynchronous appends, which a busy worker runs hundreds of milliseconds later (measured: the
 // first of 8 answers kept at +34 ms was on disk at +684 ms). A run killed in between pays for
 // those answers again. Appending synchronously when the answer is kept closes that window.

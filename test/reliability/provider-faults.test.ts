@@ -24,7 +24,7 @@ it.each([
   expect(outcome.verdict, outcome.detail).toBe('handled')
 })
 
-// Finding 13 (src/optimize/, the decision, left to its owner): a held-out case whose call failed
+// Finding 18 (src/optimize/, the decision, left to its owner): a held-out case whose call failed
 // on the current program scores 0 in the paired comparison, so a candidate no better than it wins
 // by the provider's failures and is written.
 it.fails('never writes a checkpoint that wins only because calls on the current program failed', async () => {

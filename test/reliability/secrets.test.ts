@@ -13,7 +13,7 @@ import { startModelServer, type ModelServer, type Script, type ScriptedReply } f
 import { recordScript, SENTINEL } from './support/fixtures.js'
 import { sentinelSearch } from './support/sentinel.js'
 
-/** Files src/optimize/ writes without redacting the models' keys (RELIABILITY.md, findings 7 and 8). */
+/** Files src/optimize/ writes without redacting the models' keys (RELIABILITY.md, findings 12 and 13). */
 const knownLeaks = ['snapshots/tuned/checkpoint.json', 'snapshots/tuned/checkpoints/v1.json', 'snapshots/tuned/synthetic.json']
 
 describe('the sentinel key', () => {
@@ -26,6 +26,7 @@ describe('the sentinel key', () => {
         'snapshots/support/traces.jsonl',
         'node_modules/.cache/vitest-learn/journal/support.jsonl',
         'node_modules/.cache/vitest-learn/tuned.json',
+        'node_modules/.cache/vitest-learn/tuned.journal.jsonl',
         'reports/record.xml',
         'reports/record.json',
         '.learn/agent/traces.jsonl',
@@ -54,8 +55,8 @@ describe('known leaks and their consequences', () => {
     await removeTempDirs()
   })
 
-  // Finding 7: optimize writes the teacher's proposed instruction (and componentMap) as it is.
-  // Finding 8: synthetic.json holds the teacher's synthetic cases as they are.
+  // Finding 12: optimize writes the teacher's proposed instruction (and componentMap) as it is.
+  // Finding 13: synthetic.json holds the teacher's synthetic cases as they are.
   it.fails('optimize never writes a model key into checkpoint.json, checkpoints/ or synthetic.json', async () => {
     const key = (scriptedModels(server.url).student as { apiKey: string }).apiKey
     server.setScript(echoing(scriptedWorld().script, key))
@@ -65,7 +66,7 @@ describe('known leaks and their consequences', () => {
       expect(await readFile(join(dirs.snapshotDir, file), 'utf8'), file).not.toContain(key)
   })
 
-  // Finding 9: an answer that repeats a key is recorded redacted, but the next call (the judge's,
+  // Finding 14: an answer that repeats a key is recorded redacted, but the next call (the judge's,
   // whose prompt holds that answer) is keyed by the hash of its prompt with the key in it. A replay
   // feeds the judge the redacted answer, so its key never matches: CI fails the case forever.
   it.fails('replays a case whose input holds the key and whose answer repeats it', async () => {

@@ -38,7 +38,7 @@ export interface KillOutcome {
    * answers kept (journaled, cached or recorded) at the kill; answers received but not kept; and
    * requests of the next run.
    */
-  calls?: { full: number; unanswered: number; known: number; unkept: number; next: number }
+  calls?: { full: number; unanswered: number; kept: number; unkept: number; next: number }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -50,17 +50,18 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
 
 const cacheDir = (project: TempProject) => join(project.dir, 'node_modules/.cache/vitest-learn')
 
-/** Keys of the complete, valid entries of a journal or tape file; none when it is missing or torn. */
+/** Keys of the entries of a tape (`lines` false) or journal file; a torn or missing file has none (checkFiles reports it). */
 async function keysIn(path: string, lines: boolean): Promise<Set<string>> {
   const text = await readFile(path, 'utf8').catch(() => '')
-  const keys = new Set<string>()
-  try {
-    const entries = lines ? text.split('\n').filter(Boolean).flatMap((line) => { try { return [JSON.parse(line)] } catch { return [] } }) : text ? JSON.parse(text).entries : []
-    for (const entry of entries as { key?: unknown }[]) if (typeof entry.key === 'string') keys.add(entry.key)
-  } catch {
-    // a file that does not parse is reported by checkFiles
+  const parse = (json: string): unknown => {
+    try {
+      return JSON.parse(json)
+    } catch {
+      return undefined
+    }
   }
-  return keys
+  const entries = lines ? text.split('\n').map(parse) : ((parse(text) as { entries?: unknown[] } | undefined)?.entries ?? [])
+  return new Set(entries.flatMap((entry) => (typeof (entry as { key?: unknown } | undefined)?.key === 'string' ? [(entry as { key: string }).key] : [])))
 }
 
 const union = (...sets: Set<string>[]) => new Set(sets.flatMap((set) => [...set]))
@@ -152,8 +153,8 @@ export class KillLab {
     const { project } = lab
     const tape = join(project.dir, 'snapshots/support/tape.json')
     const cache = join(cacheDir(project), 'support.json')
-    /** Answers kept so far: on the tape, in the call cache, or in a journal. */
-    const kept = async () =>
+    /** Answers a next run can use instead of asking: in a journal or the call cache, or on the tape (but under -u, which asks again for what the tape holds). */
+    const resumable = async () =>
       union(
         await keysIn(join(cacheDir(project), 'journal', 'support.jsonl'), true),
         await keysIn(join(cacheDir(project), 'support.journal.jsonl'), true),
@@ -161,6 +162,7 @@ export class KillLab {
         kind === 'update' ? new Set() : await keysIn(tape, false),
       )
     const recorded = kind === 'update' ? await keysIn(tape, false) : new Set<string>()
+    const tapeBefore = await readFile(tape, 'utf8').catch(() => undefined)
 
     // Most kills land while calls are made: after a seeded number of requests, within a call's
     // latency. Some land once every request is answered (answers kept, files written, the
@@ -193,8 +195,11 @@ export class KillLab {
       const ci = await this.run(lab, [], { ci: true })
       if (ci.code !== 0) problems.push(`CI=true right after the killed -u run fails: ${firstError(ci.output)}`)
     }
-    const known = await kept()
-    const unkept = Math.max(0, progress - unanswered - known.size)
+    const known = await resumable()
+    // Kept: what a next run can resume, and under -u also a tape the killed run rewrote.
+    const rewritten = kind === 'update' && (await readFile(tape, 'utf8').catch(() => undefined)) !== tapeBefore
+    const kept = rewritten ? union(known, await keysIn(tape, false)) : known
+    const unkept = Math.max(0, progress - unanswered - kept.size)
 
     this.server.reset()
     if (kind === 'optimize') this.server.setScript(optimizeScript())
@@ -214,7 +219,7 @@ export class KillLab {
     const added = [...(await keysIn(cache, false))].filter((key) => !known.has(key)).length
     const paidAgain = kind === 'optimize' ? Math.max(0, requests - added) : requests - (lab.fullRequests - known.size)
     if (paidAgain !== 0) problems.push(`the next run asked again for ${paidAgain} answer(s) the killed run had kept`)
-    const calls = { full: lab.fullRequests, unanswered, known: known.size, unkept, next: requests }
+    const calls = { full: lab.fullRequests, unanswered, kept: kept.size, unkept, next: requests }
     return { kind, seed, progress, invalid: afterKill.invalid, recovered: recovered && ci.code === 0, problems, paidAgain, lost, calls }
   }
 }

@@ -4,6 +4,7 @@
 // everywhere they plausibly could (a case input, answers quoting it, a teacher copying it into
 // synthetic cases and proposed prompts, error messages). Then every file written, every report,
 // every store row and every line printed is searched for the key. Plain code, free of Vitest.
+import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { ai, ax } from '@ax-llm/ax'
@@ -25,6 +26,13 @@ export interface SentinelResult {
   searched: string[]
   /** Where the key was found. */
   found: string[]
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 60_000) throw new Error('gave up waiting for a journal to kill the run over')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }
 
 async function filesBelow(dir: string): Promise<string[]> {
@@ -74,9 +82,9 @@ export async function sentinelSearch(options: { postgresUrl?: string } = {}): Pr
     // A run killed once some answers are journaled: its journal stays behind.
     await project.write('support.learn.ts', recordSpecSource('support', [...recordQueries.slice(0, 3), pasted]).replace("'Reply politely.'", "'Reply politely, briefly.'"))
     server.reset()
+    const cache = join(project.dir, 'node_modules/.cache/vitest-learn')
     const killed = project.start([], env)
-    for (let waited = 0; server.requests < 8 && waited < 60_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await until(() => existsSync(join(cache, 'journal/support.jsonl')))
     await search('killed run', (await killed.kill()).output)
 
     // Providers that echo the key in their errors: a retried 500, then refused keys; then answers ax cannot parse.
@@ -88,8 +96,15 @@ export async function sentinelSearch(options: { postgresUrl?: string } = {}): Pr
     server.setScript(() => `Sorry, I cannot answer that with key ${SENTINEL}.`)
     await search('-u run with unparsable answers', (await project.vitest(['-u', 'support.learn.ts', ...reports('unparsable')], env)).output)
 
+    // An optimize run killed mid-search leaves its call cache and the cache's journal; the next one finishes.
+    server.reset()
+    server.setScript(echoing(optimizeScript()))
+    const optimizing = project.start(['--optimize', 'tuned.learn.ts'], { ...env, bin: 'learn' })
+    await until(() => existsSync(join(cache, 'tuned.journal.jsonl')))
+    await search('killed optimize run', (await optimizing.kill()).output)
     server.setScript(echoing(optimizeScript()))
     await search('optimize run', (await project.learn(['--optimize', 'tuned.learn.ts', ...reports('optimize')], env)).output)
+
     // CI with the key in its environment, as a machine that holds it for other jobs (a key the
     // process is never given cannot be told from other text, and is in the user's own files anyway).
     await search('CI run', (await project.vitest(reports('ci'), { ci: true, env: env.env })).output)
