@@ -155,6 +155,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       const baselineRef = baselineRefRequested()
       if (accept && record === 'live')
         throw new LearnError(`--accept writes a baseline and ${learnEnv.record}=live writes nothing: run them separately`, { field: learnEnv.record })
+      const cacheDir = resolve(root, 'node_modules/.cache/vitest-learn')
       const provided: LearnProvided = {
         root,
         snapshotDir,
@@ -171,7 +172,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         failOnInconclusive: options.failOnInconclusive ?? false,
         optimizeSettings: { ...options.optimize, ...(noCacheRequested() ? { noCache: true } : {}) },
         ...(options.traces ? { traces: options.traces.storage } : {}),
-        cacheDir: resolve(root, 'node_modules/.cache/vitest-learn'),
+        cacheDir,
         caseTimeoutMs: options.timeout ?? defaultCaseTimeoutMs,
         specNames: {},
       }
@@ -180,7 +181,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         reporterRegistered.add(vitest)
         vitest.config.reporters.push(
           specNameGuard(project, (names) => project.provide('vitestLearn', { ...provided, ...names })),
-          new LearnReporter(snapshotDir),
+          new LearnReporter(snapshotDir, cacheDir),
         )
       }
     },

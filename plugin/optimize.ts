@@ -3,6 +3,7 @@ import { OptimizeCalls } from '../src/optimize/calls.js'
 import { optimizeSpec } from '../src/optimize/optimize.js'
 import type { OptimizeProgress, OptimizeResult } from '../src/optimize/types.js'
 import type { SomeLearnSpec } from '../src/spec.js'
+import { redact } from '../src/redact.js'
 import { formatComparison } from '../src/stats.js'
 import { createStorage } from '../src/storage/url.js'
 import type { LearnOptimizeMeta, LearnProvided } from './context.js'
@@ -21,7 +22,8 @@ function progressLine(event: OptimizeProgress): string {
   )
 }
 
-export async function runOptimize(spec: SomeLearnSpec, provided: LearnProvided, specFile: string, snapshotDir: string): Promise<OptimizeRun> {
+/** `secrets`: what its warnings must not print (the models' API keys, which a model may echo). */
+export async function runOptimize(spec: SomeLearnSpec, provided: LearnProvided, specFile: string, snapshotDir: string, secrets: readonly string[]): Promise<OptimizeRun> {
   const storage = provided.traces ? createStorage(provided.traces, { root: provided.root }) : undefined
   let lastLine = 0
   try {
@@ -39,7 +41,7 @@ export async function runOptimize(spec: SomeLearnSpec, provided: LearnProvided, 
         lastLine = performance.now()
         console.log(progressLine(event))
       },
-      onWarning: (message) => console.warn(`[optimize ${spec.name}] ${message}`),
+      onWarning: (message) => console.warn(`[optimize ${spec.name}] ${redact(message, secrets)}`),
     })
     const meta: LearnOptimizeMeta = {
       kind: 'optimize',

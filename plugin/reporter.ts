@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path'
 import pc from 'picocolors'
 import type { TestModule, Vitest } from 'vitest/node'
 import type { Reporter } from 'vitest/reporters'
-import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
+import { removeStaleTemporaries, toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport, LearnReportSpec } from '../src/formats/types.generated.js'
 import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folders.js'
 import { annotationsOf, stepSummary, workflowCommand, type Annotation } from '../src/report/github.js'
@@ -52,6 +52,8 @@ export class LearnReporter implements Reporter {
 
   constructor(
     private readonly snapshotDir: string,
+    /** Optimize's call cache and the journals of live answers (see LearnProvided.cacheDir). */
+    private readonly cacheDir: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
@@ -59,9 +61,13 @@ export class LearnReporter implements Reporter {
     this.vitest = vitest
   }
 
-  /** Temporary files of writers that were killed (a previous run, or optimize) go before they are committed. */
+  /** Temporary files of writers that were killed (a previous run, or optimize) go before they are committed, or pile up in the cache. */
   async onTestRunStart(): Promise<void> {
-    await removeCrashDebrisBelow(this.snapshotDir)
+    await Promise.all([
+      removeCrashDebrisBelow(this.snapshotDir),
+      removeStaleTemporaries(this.cacheDir),
+      removeStaleTemporaries(join(this.cacheDir, 'journal')),
+    ])
   }
 
   async onTestRunEnd(testModules: readonly TestModule[]): Promise<void> {

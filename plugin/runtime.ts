@@ -4,13 +4,16 @@ import { afterAll, afterEach, describe, expect, inject, test, TestRunner, type T
 import { LearnError } from '../src/errors.js'
 import { baselineAtRef } from '../src/baseline-ref.js'
 import type { GateResult } from '../src/gate.js'
+import { lockSpecFolder } from '../src/formats/spec-folders.js'
+import type { HeldLock } from '../src/storage/lock.js'
 import { SpecSession, type CaseResult, type SessionMode } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 import { apiKeysOf } from '../src/redact.js'
+import { redactDeep } from '../src/runtime/secrets.js'
 import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { OptimizeResult } from '../src/optimize/types.js'
-import type { LearnCaseMeta, LearnProvided, LearnRegressionMeta, LearnThresholdMeta } from './context.js'
+import type { LearnCaseMeta, LearnMeta, LearnProvided, LearnRegressionMeta, LearnThresholdMeta } from './context.js'
 import type { RecordMode } from './mode.js'
 import { openCallCache, runOptimize } from './optimize.js'
 import { nameClash } from './spec-names.js'
@@ -135,8 +138,13 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
   const displayFile = relative(provided.root, file)
   const problem = specProblem(value, displayFile) ?? nameClash((value as LearnSpec).name, file, provided)
   const valid = problem ? undefined : (value as LearnSpec)
-  // Test names reach the console and report files: a key pasted into a case input must not.
-  const spec = valid && redactCaseNames(valid, apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]))
+  // Test names and metas reach the console and report files (junit, json): a key pasted into a
+  // case input, or echoed by a model into its answers, must not.
+  const secrets = valid ? apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]) : []
+  const spec = valid && redactCaseNames(valid, secrets)
+  const setMeta = (context: TestContext, meta: LearnMeta) => {
+    context.task.meta.learn = redactDeep(meta, secrets)
+  }
   const snapshotDir = spec ? `${provided.snapshotDir}/${spec.name}` : ''
   let session: Promise<SpecSession> | undefined
   const settled = new Map<string, { promise: Promise<void>; resolve: () => void }>()
@@ -149,21 +157,35 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
     }
     return deferred
   }
-  // After optimize writes a checkpoint, every case is re-recorded under it (mode `all`, which also
-  // drops the old recordings) through optimize's call cache, where most answers are already paid for.
-  let callCache: OptimizeCalls | undefined
-  const open = () =>
-    (session ??= SpecSession.open({
-      spec: spec!,
-      specFile: displayFile,
-      snapshotDir,
-      mode: callCache ? 'all' : currentMode(provided),
-      models: provided.models,
-      recordCommand: `npx vitest run ${displayFile}`,
-      journalDir: `${provided.cacheDir}/journal`,
-      ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
-      failOnInconclusive: provided.failOnInconclusive,
+  // A run that may write the spec's folder holds its lock from its first write-capable step
+  // (optimize, or the first case) until afterAll: another run on the same spec waits, then fails.
+  let lock: Promise<HeldLock> | undefined
+  const lockFolder = () =>
+    (lock ??= lockSpecFolder(snapshotDir, {
+      timeoutMs: provided.caseTimeoutMs / 2,
+      onWait: (message) => console.log(`[vitest-learn] ${message}`),
     }))
+  // After optimize, the cases make their calls through its call cache, where most answers are
+  // already paid for (also those of a killed optimize run); after it writes a checkpoint, every
+  // case is re-recorded under it (mode `all`, which also drops the old recordings).
+  let callCache: OptimizeCalls | undefined
+  let rerecord = false
+  const open = () =>
+    (session ??= (async () => {
+      const mode = rerecord ? 'all' : currentMode(provided)
+      if (mode !== 'none') await lockFolder()
+      return SpecSession.open({
+        spec: spec!,
+        specFile: displayFile,
+        snapshotDir,
+        mode,
+        models: provided.models,
+        recordCommand: `npx vitest run ${displayFile}`,
+        journalDir: `${provided.cacheDir}/journal`,
+        ...(callCache ? { live: { student: callCache.uncapped.student, judge: callCache.uncapped.judge } } : {}),
+        failOnInconclusive: provided.failOnInconclusive,
+      })
+    })())
 
   const optimizeTest = (current: LearnSpec) =>
     test(
@@ -175,12 +197,12 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
             file: displayFile,
             fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}; in a CI job meant to call models, say so: npx vitest-learn --optimize --record=missing`,
           })
-        const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir)
-        context.task.meta.learn = meta
-        if (result.decision === 'written') {
-          callCache = await openCallCache(current, provided, displayFile)
-          return
-        }
+        await lockFolder()
+        const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir, secrets)
+        setMeta(context, meta)
+        callCache = await openCallCache(current, provided, displayFile)
+        rerecord = result.decision === 'written'
+        if (rerecord) return
         // Nothing better found is a normal outcome: the test passes, and says so.
         const kept = result.previousVersion ? `checkpoint v${result.previousVersion}` : 'the seed instruction'
         await context.annotate(`kept ${kept}: ${keptBecause(result)}: ${meta.comparison}`, 'notice')
@@ -198,16 +220,16 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
       try {
         const result = await current.runCase(item)
         const { score } = result
-        context.task.meta.learn = {
+        setMeta(context, {
           ...caseMeta(spec.name, result, item.id),
           score: score.score,
           scorers: score.scorers,
           samples: score.samples.map((sample) => sample.score),
           reasons: score.reasons,
-        }
+        })
         await annotateScores(context, score)
       } catch (error) {
-        context.task.meta.learn = caseMeta(spec.name, current.statsOf(item.id), item.id)
+        setMeta(context, caseMeta(spec.name, current.statsOf(item.id), item.id))
         throw error
       }
     })
@@ -273,18 +295,18 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
           record: recordModeOf(current.options.mode),
           ...(gate.threshold.message ? { message: gate.threshold.message } : {}),
         }
-        context.task.meta.learn = meta
+        setMeta(context, meta)
         if (!gate.threshold.pass) throw new LearnError(gate.threshold.message, { file: displayFile })
       })
       locate(specLocation)
       test(`regression: drop <= ${spec.tolerance} vs baseline`, { sequential: true, timeout }, async (context: TestContext) => {
         const { session: current, gate, accepted } = await settle(context)
         const edited = !provided.baselineRef && current.specEditedSince() ? current.checkpoint!.version : undefined
-        context.task.meta.learn = {
+        setMeta(context, {
           ...regressionMeta(spec.name, gate),
           ...(edited ? { specEdited: edited } : {}),
           ...(accepted ? { accepted } : {}),
-        }
+        })
         const { regression } = gate
         for (const warning of regression.warnings) await context.annotate(warning, 'warning')
         if (!regression.pass) throw new LearnError(regression.message, { file: displayFile })
@@ -294,17 +316,21 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
       locate(specLocation)
       // Vitest reads the first parameter as fixtures, so it must be a destructuring pattern.
       afterAll(async ({}, suite) => {
-        // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.
-        const current = await session?.catch(() => undefined)
-        if (!current) return
-        const summary = await current.close()
-        await callCache?.flush()
-        suite.meta.learn = {
-          kind: 'suite',
-          spec: spec.name,
-          record: recordModeOf(current.options.mode),
-          snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
-          ...summary,
+        try {
+          // A session that failed to open (a corrupt file) has already failed its cases; nothing to write.
+          const current = await session?.catch(() => undefined)
+          if (!current) return
+          const summary = await current.close()
+          await callCache?.flush()
+          suite.meta.learn = {
+            kind: 'suite',
+            spec: spec.name,
+            record: recordModeOf(current.options.mode),
+            snapshotDir: relative(provided.root, `${provided.snapshotDir}/${spec.name}`),
+            ...summary,
+          }
+        } finally {
+          await (await lock?.catch(() => undefined))?.release()
         }
       })
     },

@@ -113,6 +113,12 @@ export class SpecSession {
             throw error
           }),
     ])
+    if (checkpoint && checkpoint.name !== options.spec.name)
+      throw new LearnError(`is the checkpoint of spec "${checkpoint.name}", not of "${options.spec.name}", so its program and baseline do not apply here`, {
+        file: files.checkpoint,
+        field: 'name',
+        fix: `if this folder was renamed along with the spec, set "name" to "${options.spec.name}" in the file; otherwise move it back to snapshots/${checkpoint.name}/`,
+      })
     return new SpecSession(options, tape, checkpoint, traces)
   }
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { createServer } from 'node:net'
 import { ax, type AxAIService } from '@ax-llm/ax'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -183,6 +184,14 @@ describe('messages', () => {
     const error = await failureOf(ask(student({ maxAttempts: 1 })))
     expect(error.detail).toContain('upstream rejected key [redacted]')
     expect(error.message).not.toContain(apiKey)
+  }, timeout)
+
+  it('hold the key in none of their fields, which loggers print (ax logs whole errors)', async () => {
+    for (const fault of [{ status: 401, message: `Incorrect API key provided: ${apiKey}` }, { status: 500, message: `upstream rejected key ${apiKey}` }]) {
+      server.failNext(1, fault)
+      const error = await failureOf(ask(student({ maxAttempts: 1 })))
+      expect(inspect(error, { depth: 10 })).not.toContain(apiKey)
+    }
   }, timeout)
 
   it('are one line, plus the fix, and keep what ax raised as the cause', async () => {

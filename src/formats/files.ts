@@ -60,13 +60,15 @@ export function toPrettyJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`
 }
 
-/** A file's text; undefined when it does not exist. */
-export async function readText(path: string): Promise<string | undefined> {
+/** A file's text; undefined when it does not exist. A path that cannot be read (a folder, no permission) is an error naming it. */
+export async function readText(path: string, fix = 'make it a readable file, or delete it'): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    const { code, message } = error as NodeJS.ErrnoException
+    if (code === 'ENOENT') return undefined
+    if (code === 'EISDIR') throw new LearnError('is a folder, where a file belongs; it was left untouched', { file: path, fix })
+    throw new LearnError(`cannot be read (${message})`, { file: path, fix })
   }
 }
 
@@ -85,7 +87,7 @@ export async function readJsonFile<K extends FormatKind>(
   kind: K,
   fix: string,
 ): Promise<FormatTypes[K] | undefined> {
-  const text = await readText(path)
+  const text = await readText(path, fix)
   if (text === undefined) return undefined
   const value = parseJsonText(text, path, fix)
   assertFormat(kind, value, path, fix)
@@ -98,7 +100,7 @@ export async function readJsonLines<K extends FormatKind>(
   kind: K,
   fix: string,
 ): Promise<FormatTypes[K][]> {
-  const text = await readText(path)
+  const text = await readText(path, fix)
   if (text === undefined) return []
   const items: FormatTypes[K][] = []
   text.split('\n').forEach((line, index) => {

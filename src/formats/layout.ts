@@ -7,4 +7,6 @@ export const snapshotFiles = (snapshotDir: string) => ({
   checkpoint: join(snapshotDir, 'checkpoint.json'),
   /** One record per optimize run (optimize-run.schema.json), named by when it started. */
   optimizeRuns: join(snapshotDir, 'optimize-runs'),
+  /** Held by the process writing the folder (a test run, optimize, a files store). */
+  lock: join(snapshotDir, '.vitest-learn.lock'),
 })

@@ -1,5 +1,7 @@
-import { access, readdir } from 'node:fs/promises'
+import { access, mkdir, readdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { LearnError, shortPath } from '../errors.js'
+import { acquireFileLock, LockTimeoutError, removeAbandonedLock, type HeldLock } from '../storage/lock.js'
 import { historyDir } from './checkpoint-folder.js'
 import { removeStaleTemporaries } from './files.js'
 import { snapshotFiles } from './layout.js'
@@ -38,12 +40,51 @@ export async function findSpecFolder(dir: string): Promise<string | undefined> {
   return undefined
 }
 
-/** Removes the temporary files that writers killed mid-write left in a spec's folder (or a store's) and its checkpoints/. */
+/** Removes what writers killed mid-write left in a spec's folder (or a store's): temporary files, here and in checkpoints/, and their lock. */
 export async function removeCrashDebris(folder: string): Promise<void> {
-  await Promise.all([removeStaleTemporaries(folder), removeStaleTemporaries(historyDir(folder))])
+  await Promise.all([removeStaleTemporaries(folder), removeStaleTemporaries(historyDir(folder)), removeAbandonedLock(snapshotFiles(folder).lock)])
 }
 
 /** removeCrashDebris() in every folder of the plugin's snapshot folder. */
 export async function removeCrashDebrisBelow(snapshotDir: string): Promise<void> {
   await Promise.all((await subfolders(snapshotDir)).map(removeCrashDebris))
+}
+
+export interface SpecLockOptions {
+  /** How long to wait for another run's lock before failing. */
+  timeoutMs: number
+  /** Told once when another run holds the folder and this one starts to wait. */
+  onWait?: (message: string) => void
+}
+
+/**
+ * Takes a spec folder for a run that may write it (record, -u, optimize, --accept), until
+ * released: two runs at once on one spec would otherwise each write the tape, journal and
+ * checkpoints from what they loaded, and the last one would drop what the other recorded. The
+ * second run waits, then fails naming the first. Released, it removes the folder again if the run
+ * wrote nothing there.
+ */
+export async function lockSpecFolder(folder: string, options: SpecLockOptions): Promise<HeldLock> {
+  await mkdir(folder, { recursive: true })
+  const shown = `${shortPath(folder)}/`
+  let lock: HeldLock
+  try {
+    lock = await acquireFileLock(snapshotFiles(folder).lock, {
+      timeoutMs: options.timeoutMs,
+      onWait: (holder) => options.onWait?.(`waiting for ${shown}: another vitest-learn run (process ${holder.pid} on ${holder.host}) is writing it`),
+    })
+  } catch (error) {
+    if (!(error instanceof LockTimeoutError)) throw error
+    const { pid, host } = error.holder
+    throw new LearnError(
+      `another vitest-learn run (process ${pid} on ${host}) has been writing this spec's recordings for more than ${Math.round(error.timeoutMs / 1000)} s, so this run does not touch them`,
+      { file: shown, fix: `let the other run finish (or stop it), then run again; if no such process is running, delete ${error.file}` },
+    )
+  }
+  return {
+    async release() {
+      await lock.release()
+      await rmdir(folder).catch(() => {}) // only when empty: a new spec whose run wrote nothing
+    },
+  }
 }

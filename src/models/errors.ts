@@ -118,7 +118,20 @@ export function providerError(failure: CallFailure, site: CallSite, history: Cal
   const tries = `${history.attempts} ${history.attempts === 1 ? 'attempt' : 'attempts'} in ${seconds(history.elapsedMs)}`
   const message = `the ${site.role} model (${model} at ${url}) ${what} (${tries}${history.note ? `; ${history.note}` : ''})`
   const cause = error instanceof AxAIServiceNetworkError ? error.originalError : error
-  return new ProviderError(redact(message, site.secrets), redact(fix, site.secrets), failure, history.attempts, cause)
+  const shown = 'detail' in failure ? { ...failure, detail: redact(failure.detail, site.secrets) } : failure
+  return new ProviderError(redact(message, site.secrets), redact(fix, site.secrets), shown, history.attempts, redactedCause(cause, site.secrets))
+}
+
+/**
+ * The cause as a plain Error whose message and stack hold no secret. Its own fields are dropped:
+ * they may hold the provider's text (a key it echoed), and loggers such as ax's print them all.
+ */
+function redactedCause(cause: unknown, secrets: readonly string[]): Error {
+  const original = cause instanceof Error ? cause : new Error(String(cause))
+  const copy = new Error(redact(original.message, secrets))
+  copy.name = original.name
+  if (original.stack !== undefined) copy.stack = redact(original.stack, secrets)
+  return copy
 }
 
 const moreTime = 'learn({ retry: { totalTimeoutMs } })'

@@ -5,6 +5,7 @@ import type { AxAIService, AxGen, AxGenOut, AxProgramDemos, AxProgramForwardOpti
 import { LearnError } from '../errors.js'
 import { readCurrentCheckpoint } from '../formats/checkpoint-folder.js'
 import { fromLearnCheckpoint } from '../formats/checkpoint-mapping.js'
+import { snapshotFiles } from '../formats/layout.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
 import { createStorage } from '../storage/url.js'
 import { checkName } from '../storage/validate.js'
@@ -100,7 +101,12 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
       if (latest) this.apply(latest)
       return latest
     } catch (error) {
-      onError(new LearnError(`could not load the latest checkpoint, running the program as it is: ${error instanceof Error ? error.message : String(error)}`))
+      const why = 'could not load the latest checkpoint, running the program as it is:'
+      onError(
+        error instanceof LearnError
+          ? new LearnError(`${why} ${error.detail}`, { file: error.file, field: error.field, fix: error.fix })
+          : new LearnError(`${why} ${error instanceof Error ? error.message : String(error)}`),
+      )
       return undefined
     }
   }
@@ -120,7 +126,14 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
         fix: "point it at the plugin's snapshot folder (its snapshotDir, by default './snapshots'), shipped with the app",
       })
     })
-    const checkpoint = await readCurrentCheckpoint(join(root, checkName(this.options.name, 'AxLearn options.name')))
+    const folder = join(root, checkName(this.options.name, 'AxLearn options.name'))
+    const checkpoint = await readCurrentCheckpoint(folder)
+    if (checkpoint && checkpoint.name !== this.options.name)
+      throw new LearnError(`is the checkpoint of "${checkpoint.name}", not of "${this.options.name}"`, {
+        file: snapshotFiles(folder).checkpoint,
+        field: 'name',
+        fix: `give AxLearn the name of the spec whose checkpoint it should run, or move the file back to ${join(root, checkpoint.name)}/`,
+      })
     return checkpoint && fromLearnCheckpoint(checkpoint)
   }
 

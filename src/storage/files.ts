@@ -10,6 +10,7 @@ import {
 } from '../formats/checkpoint-folder.js'
 import { fromLearnCheckpoint, toLearnCheckpoint } from '../formats/checkpoint-mapping.js'
 import { toPrettyJson, writeFileAtomic } from '../formats/files.js'
+import { snapshotFiles } from '../formats/layout.js'
 import { findSpecFolder, removeCrashDebris } from '../formats/spec-folders.js'
 import type { LearnCheckpoint, LearnTraceLine } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
@@ -41,7 +42,6 @@ export interface AxFileStorageOptions {
 }
 
 const TRACES = 'traces.jsonl'
-const LOCK = '.vitest-learn.lock'
 const FIX = 'fix or delete that line; vitest-learn never rewrites a file it cannot read'
 
 type Write = { type: 'trace'; id: string; line: string } | { type: 'checkpoint'; version: number; text: string }
@@ -196,7 +196,7 @@ export class AxFileStorage implements LearnStorage {
       else checkpoints.set(write.version, write.text)
     }
     await withFileLock(
-      join(folder, LOCK),
+      snapshotFiles(folder).lock,
       async () => {
         if (traces.size > 0) await this.#writeTraces(join(folder, TRACES), traces)
         await writeCheckpointFiles(folder, checkpoints)

@@ -79,16 +79,42 @@ async function breakLock(path: string, staleText: string): Promise<void> {
   await unlink(aside)
 }
 
+/** A lock still held by a live owner when the time to wait for it ran out. */
+export class LockTimeoutError extends LearnError {
+  constructor(
+    path: string,
+    readonly timeoutMs: number,
+    readonly holder: { pid: number; host: string },
+  ) {
+    super(`could not take this lock within ${timeoutMs} ms; it is held by process ${holder.pid} on ${holder.host}`, {
+      file: path,
+      fix: `if no vitest-learn process is writing there, delete ${path}`,
+    })
+  }
+}
+
+export interface HeldLock {
+  /** Gives the lock up; a lock another process has taken over meanwhile is left alone. */
+  release(): Promise<void>
+}
+
+export interface AcquireOptions extends LockOptions {
+  /** Called once when the lock is held by a live owner and the caller starts to wait. */
+  onWait?: (holder: { pid: number; host: string }) => void
+}
+
 /**
- * Runs `work` while holding `path`, a lock file: safe between processes and between instances in
- * one process. A lock whose owner died on this machine (its pid is gone), an empty or garbled
- * one, is taken over at once; another machine's lock once it has not been refreshed for `staleMs`.
+ * Takes `path`, a lock file, and holds it (refreshing it) until released: safe between processes
+ * and between instances in one process. A lock whose owner died on this machine (its pid is gone),
+ * an empty or garbled one, is taken over at once; another machine's lock once it has not been
+ * refreshed for `staleMs`.
  */
-export async function withFileLock<T>(path: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function acquireFileLock(path: string, options: AcquireOptions = {}): Promise<HeldLock> {
   const timeoutMs = options.timeoutMs ?? 30_000
   const staleMs = options.staleMs ?? 60_000
   const owner: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex') }
   const started = Date.now()
+  let waiting = false
   for (let attempt = 0; !(await createLock(path, owner)); attempt++) {
     const held = await readLock(path)
     if (held) {
@@ -98,12 +124,9 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, opti
         await breakLock(path, held.text)
         continue
       }
-      if (Date.now() - started > timeoutMs) {
-        throw new LearnError(`could not take this lock within ${timeoutMs} ms; it is held by process ${holder.pid} on ${holder.host}`, {
-          file: path,
-          fix: `if no vitest-learn process is writing there, delete ${path}`,
-        })
-      }
+      if (Date.now() - started > timeoutMs) throw new LockTimeoutError(path, timeoutMs, holder)
+      if (!waiting) options.onWait?.(holder)
+      waiting = true
     }
     await sleep(Math.min(25, 1 + attempt) * (0.5 + Math.random()))
   }
@@ -113,12 +136,35 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, opti
     utimes(path, now, now).catch(() => {})
   }, staleMs / 3)
   refresh.unref()
+  let released: Promise<void> | undefined
+  return {
+    release: () =>
+      (released ??= (async () => {
+        clearInterval(refresh)
+        await unlinkOwn(path, owner.token)
+      })()),
+  }
+}
+
+/** Runs `work` while holding `path`; see acquireFileLock. */
+export async function withFileLock<T>(path: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lock = await acquireFileLock(path, options)
   try {
     return await work()
   } finally {
-    clearInterval(refresh)
-    await unlinkOwn(path, owner.token)
+    await lock.release()
   }
+}
+
+/**
+ * Removes `path` if it is a lock whose owner on this machine is gone, or an empty or garbled one,
+ * as the next writer would; a live owner's lock, or another machine's, is left alone.
+ */
+export async function removeAbandonedLock(path: string): Promise<void> {
+  const held = await readLock(path).catch(() => undefined)
+  if (!held) return
+  const holder = parseOwner(held.text)
+  if (!holder || (holder.host === hostname() && !isProcessAlive(holder.pid))) await breakLock(path, held.text)
 }
 
 async function unlinkOwn(path: string, token: string): Promise<void> {

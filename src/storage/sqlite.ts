@@ -130,16 +130,20 @@ export class AxSQLiteStorage implements LearnStorage {
       'npm install better-sqlite3@12',
     )
     if (this.path !== ':memory:') await mkdir(dirname(this.path), { recursive: true })
-    const db = new Sqlite(this.path)
+    let db: Database | undefined
     try {
+      db = new Sqlite(this.path)
       db.pragma('journal_mode = WAL')
       // In WAL mode NORMAL loses no committed transaction on a process crash, only on power loss.
       db.pragma('synchronous = NORMAL')
       db.pragma('busy_timeout = 5000')
       db.exec(SCHEMA)
     } catch (error) {
-      db.close()
-      throw error
+      db?.close()
+      throw new LearnError(`cannot be opened as the SQLite trace store: ${(error as Error).message}; it was left untouched`, {
+        file: this.path,
+        fix: 'point sqlite: at a database file of its own (a missing one is created), or restore this one from a backup',
+      })
     }
     return db
   }

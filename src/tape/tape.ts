@@ -169,7 +169,7 @@ export class Tape {
     this.counters.missing++
     const sameCase = [...this.recorded.values()].filter((entry) => entry.case === caseId && entry.role === role)
     const error = new LearnError(
-      `no recording for a ${role} call of case ${caseId} (${explainMiss(request, sameCase)}). CI replays recordings only and calls no model.`,
+      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.options.secrets ?? [])), sameCase)}). CI replays recordings only and calls no model.`,
       { file: this.options.path, field: key, fix: `${this.options.recordCommand} with the model's API key set, then commit ${shortPath(this.options.path)}` },
     )
     this.misses.set(caseId, [...(this.misses.get(caseId) ?? []), error])

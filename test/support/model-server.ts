@@ -34,6 +34,8 @@ export interface ModelServer {
   readonly requests: number;
   /** The most requests in flight at once (waiting out their latency) since start or reset(). */
   readonly maxInFlight: number;
+  /** Requests waiting out their latency now: their answers have not been sent. */
+  readonly inFlight: number;
   readonly calls: ScriptedCall[];
   readonly authorizationSeen: boolean;
   setScript(script: Script): void;
@@ -442,6 +444,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    get inFlight() {
+      return inFlight;
     },
     get authorizationSeen() {
       return authorizationSeen;

@@ -21,6 +21,16 @@ export interface RunOptions {
   env?: Record<string, string>
 }
 
+/** A run still going, which can be killed with everything it started (its process group). */
+export interface RunningProcess {
+  pid: number
+  result: Promise<RunResult>
+  /** What it printed so far (stdout and stderr). */
+  readonly output: string
+  /** SIGKILL to the run and every process it started, as a CI job's timeout or a power cut would; resolves once it has exited. */
+  kill(): Promise<RunResult>
+}
+
 export interface TempProject {
   dir: string
   write(path: string, text: string): Promise<void>
@@ -29,6 +39,8 @@ export interface TempProject {
   vitest(args?: string[], options?: RunOptions): Promise<RunResult>
   /** Runs the `vitest-learn` bin with these arguments. */
   learn(args: string[], options?: RunOptions): Promise<RunResult>
+  /** Starts `vitest run ...args` (or the bin, with `bin: 'learn'`) in a process group of its own, to be killed. */
+  start(args: string[], options?: RunOptions & { bin?: 'vitest' | 'learn' }): RunningProcess
   /** Every file below the project, except node_modules. */
   files(): Promise<string[]>
   remove(): Promise<void>
@@ -61,22 +73,44 @@ function childEnv(extra: Record<string, string>, ci: boolean): NodeJS.ProcessEnv
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...(ci ? { CI: 'true' } : {}), ...extra }
 }
 
-function run(cwd: string, argv: string[], options: RunOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd, env: childEnv(options.env ?? {}, options.ci ?? false), stdio: ['ignore', 'pipe', 'pipe'] })
-    const text = { output: '', stdout: '', stderr: '' }
-    child.stdout.on('data', (chunk: Buffer) => {
-      text.output += chunk.toString()
-      text.stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      text.output += chunk.toString()
-      text.stderr += chunk.toString()
-    })
+function start(cwd: string, argv: string[], options: RunOptions, detached: boolean): RunningProcess {
+  const child = spawn(process.execPath, argv, {
+    cwd,
+    env: childEnv(options.env ?? {}, options.ci ?? false),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+  })
+  const text = { output: '', stdout: '', stderr: '' }
+  child.stdout.on('data', (chunk: Buffer) => {
+    text.output += chunk.toString()
+    text.stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    text.output += chunk.toString()
+    text.stderr += chunk.toString()
+  })
+  const result = new Promise<RunResult>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, ...text }))
   })
+  return {
+    pid: child.pid as number,
+    result,
+    get output() {
+      return text.output
+    },
+    kill() {
+      try {
+        process.kill(detached ? -(child.pid as number) : (child.pid as number), 'SIGKILL')
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+      }
+      return result
+    },
+  }
 }
+
+const run = (cwd: string, argv: string[], options: RunOptions): Promise<RunResult> => start(cwd, argv, options, false).result
 
 export async function createProject(files: Record<string, string>): Promise<TempProject> {
   const dir = await mkdtemp(join(tmpdir(), 'vitest-learn-'))
@@ -90,6 +124,7 @@ export async function createProject(files: Record<string, string>): Promise<Temp
     read: (path) => readFile(join(dir, path), 'utf8'),
     vitest: (args = [], options = {}) => run(dir, [vitestBin, 'run', ...args], options),
     learn: (args, options = {}) => run(dir, [learnBin, ...args], options),
+    start: (args, options = {}) => start(dir, options.bin === 'learn' ? [learnBin, ...args] : [vitestBin, 'run', ...args], options, true),
     async files() {
       const entries = await readdir(dir, { recursive: true, withFileTypes: true })
       return entries
