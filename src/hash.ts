@@ -27,5 +27,9 @@ export function stableStringify(value: unknown): string {
 }
 
 export function hashOf(value: unknown, length = 16): string {
-  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, length)
+  return hashText(stableStringify(value), length)
+}
+
+export function hashText(text: string, length = 16): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length)
 }

@@ -6,8 +6,8 @@ export interface CallObserver {
   before?(req: Readonly<AxChatRequest<unknown>>): void
   /** Runs with the answer's usage once it is complete (at the end of a stream). */
   after(modelUsage: AxModelUsage | undefined, live: AxAIService): void
-  /** Runs instead of `after` when the call (or its stream) fails. */
-  failed?(): void
+  /** Runs instead of `after` when the call fails. */
+  failed?(error: unknown): void
 }
 
 /** Passes every call through, telling an observer about each chat call and the usage it returned. */
@@ -25,7 +25,7 @@ export class ObservedService extends DelegatingAIService {
     try {
       answer = await this.live.chat(req as AxChatRequest, options)
     } catch (error) {
-      this.observer.failed?.()
+      this.observer.failed?.(error)
       throw error
     }
     if (!(answer instanceof ReadableStream)) {

@@ -64,7 +64,19 @@ export async function readTapeFile(path: string, fix: string): Promise<TapeFile 
       { file: path, field: 'format', fix: 'upgrade vitest-learn (npm install -D vitest-learn@latest), as whoever recorded it did' },
     )
   assertFormat('tape', value, path, fix)
+  assertUniqueKeys(value.entries, path, fix)
   return { format: value.format, spec: value.spec, entries: value.format === 1 ? value.entries : wholeEntries(value, path, fix) }
+}
+
+/** Two entries with one key would load as one, and the next write would drop the other. */
+function assertUniqueKeys(entries: readonly { key: string }[], path: string, fix: string): void {
+  const seen = new Map<string, number>()
+  for (const [index, entry] of entries.entries()) {
+    const first = seen.get(entry.key)
+    if (first !== undefined)
+      throw new LearnError(`repeats the key ${entry.key} of entries[${first}]: two recordings cannot share a key`, { file: path, field: `entries[${index}].key`, fix })
+    seen.set(entry.key, index)
+  }
 }
 
 function wholeEntries(tape: LearnTape, path: string, fix: string): LearnTapeEntry[] {

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import type { AxAIService, AxChatRequest, AxModelUsage } from '@ax-llm/ax'
 import { ObservedService } from '../observed-service.js'
-import { LearnError } from '../errors.js'
+import { causeOfType, LearnError } from '../errors.js'
 import type { LearnUsage } from '../formats/types.generated.js'
-import { chooseModel, resolveModel, type LearnModels, type ModelRole, type ResolvedModel } from '../models/index.js'
+import { chooseModel, ProviderError, resolveModel, type LearnModels, type ModelRole, type ResolvedModel } from '../models/index.js'
 import type { SomeLearnSpec } from '../spec.js'
 import { TapeService } from '../tape/service.js'
 import { Tape } from '../tape/tape.js'
@@ -26,8 +26,12 @@ export interface CostCaps {
   signal?: AbortSignal
 }
 
+/** Live calls in a row that failed for good (each after its retries) before a run stops calling that provider. */
+export const providerFailuresToStop = 4
+
 /**
- * Counts what live calls cost and refuses new ones once a cap would be passed. Before a call starts,
+ * Counts what live calls cost and refuses new ones once a cap would be passed, or once the
+ * provider failed `providerFailuresToStop` calls in a row: going on would only pay for more failures. Before a call starts,
  * its cost is estimated from its prompt (and the completions seen so far) and reserved until it
  * ends; a call whose estimate would pass the cap, counting what is spent and reserved, is refused.
  * Concurrent calls therefore overshoot a cap by little more than one call's misestimate.
@@ -40,6 +44,9 @@ export class CostMeter {
   private completions = 0
   /** A call was refused for what it would cost: the cap is as good as reached. */
   private refused = false
+  /** The provider's last error, once it failed `providerFailuresToStop` calls in a row. */
+  down: ProviderError | undefined
+  private failuresInRow = 0
 
   constructor(
     readonly caps: CostCaps,
@@ -56,9 +63,15 @@ export class CostMeter {
     return this.caps.signal?.aborted ?? false
   }
 
-  /** No live call may start: the cap is reached (or a call was refused for it), or the run was interrupted. */
+  /** No live call may start: the cap is reached (or a call was refused for it), the run was interrupted, or the provider is down. */
   get stopped(): boolean {
-    return this.capped || this.refused || this.aborted
+    return this.capped || this.refused || this.aborted || this.down !== undefined
+  }
+
+  private noteOutcome(error?: unknown): void {
+    const failure = error === undefined ? undefined : causeOfType(error, ProviderError)
+    this.failuresInRow = failure ? this.failuresInRow + 1 : 0
+    if (failure && this.failuresInRow >= providerFailuresToStop) this.down ??= failure
   }
 
   describe(): string {
@@ -111,6 +124,7 @@ export class CostMeter {
     return new ObservedService(live, {
       before: (req) => {
         if (this.aborted) throw new CostCapError('the run was interrupted')
+        if (this.down) throw new CostCapError(`the provider failed ${providerFailuresToStop} calls in a row`)
         const estimate = this.estimate(live, model, req)
         if (enforce && (this.capped || this.wouldPass(estimate))) {
           this.refused = true
@@ -123,9 +137,13 @@ export class CostMeter {
       },
       after: (modelUsage, service) => {
         release()
+        this.noteOutcome()
         this.add(service, modelUsage)
       },
-      failed: release,
+      failed: (error) => {
+        release()
+        this.noteOutcome(error)
+      },
     })
   }
 }

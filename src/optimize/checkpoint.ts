@@ -3,14 +3,18 @@ import { historyPath, writeCheckpointFiles } from '../formats/checkpoint-folder.
 import { snapshotFiles } from '../formats/layout.js'
 import type { LearnCheckpoint, LearnProgramState } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
+import { redact } from '../redact.js'
 
 export { historyPath, latestVersion, readCurrentCheckpoint as readCheckpoint } from '../formats/checkpoint-folder.js'
 
-/** Validates, then writes checkpoint.json and its history file, in the order a crash cannot invert. */
-export async function writeCheckpoint(snapshotDir: string, checkpoint: LearnCheckpoint): Promise<{ current: string; history: string }> {
+/**
+ * Validates, then writes checkpoint.json and its history file, in the order a crash cannot invert.
+ * `secrets` (the models' keys) are redacted: a teacher may repeat one in the text it proposes.
+ */
+export async function writeCheckpoint(snapshotDir: string, checkpoint: LearnCheckpoint, secrets: readonly string[] = []): Promise<{ current: string; history: string }> {
   const current = snapshotFiles(snapshotDir).checkpoint
   assertFormat('checkpoint', checkpoint, current, 'this is a bug in vitest-learn: please report it with the spec')
-  await writeCheckpointFiles(snapshotDir, new Map([[checkpoint.version, toPrettyJson(checkpoint)]]))
+  await writeCheckpointFiles(snapshotDir, new Map([[checkpoint.version, redact(toPrettyJson(checkpoint), secrets)]]))
   return { current, history: historyPath(snapshotDir, checkpoint.version) }
 }
 

@@ -1,4 +1,5 @@
 import type { AxAIService } from '@ax-llm/ax'
+import { LearnError } from '../errors.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { AxStorage } from '../storage/types.js'
 import type { OptimizeCase } from './data.js'
@@ -16,6 +17,8 @@ export interface CollectOptions {
   generateExamples: boolean
   synthCount: number
   teacher: AxAIService
+  /** The models' keys, redacted from synthetic.json. */
+  secrets: readonly string[]
   limit: Limiter
   warn: (message: string) => void
 }
@@ -44,6 +47,12 @@ export async function collectCases(options: CollectOptions): Promise<Collected> 
   if (!options.generateExamples || options.synthCount === 0) return { traces, synthetic: [], syntheticPath: path }
 
   const stored = await readSynthetic(path)
+  if (stored && stored.spec !== spec.name)
+    throw new LearnError(`holds the synthetic cases of spec "${stored.spec}", not of "${spec.name}"`, {
+      file: path,
+      field: 'spec',
+      fix: `if this folder was renamed along with the spec, set "spec" to "${spec.name}" in the file; otherwise move it back to snapshots/${stored.spec}/, or delete it to make new cases`,
+    })
   const signature = spec.program.getSignature().toString()
   if (stored?.signature === signature && stored.examples.length >= options.synthCount)
     return { traces, synthetic: syntheticCases(stored, options.synthCount), syntheticFile: stored, syntheticPath: path }
@@ -54,6 +63,6 @@ export async function collectCases(options: CollectOptions): Promise<Collected> 
   if (made.dropped > 0) warn(`${made.dropped} of ${options.synthCount - kept.length} synthetic inputs could not be made (not generated, or not fitting the signature)`)
   const file = syntheticFile(spec, [...new Map([...kept, ...made.examples].map((example) => [example.id, example])).values()])
   if (file.examples.length === 0) return { traces, synthetic: [], syntheticPath: path }
-  await writeSynthetic(path, file)
+  await writeSynthetic(path, file, options.secrets)
   return { traces, synthetic: syntheticCases(file, options.synthCount), syntheticFile: file, syntheticPath: path, written: path }
 }

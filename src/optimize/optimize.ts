@@ -7,7 +7,7 @@ import { redact } from '../redact.js'
 import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { PairedComparison } from '../stats.js'
-import { OptimizeCalls } from './calls.js'
+import { OptimizeCalls, providerFailuresToStop } from './calls.js'
 import { committedProgram, latestVersion, readCheckpoint, writeCheckpoint } from './checkpoint.js'
 import { snapshotFiles } from '../formats/layout.js'
 import { collectCases, type Collected } from './collect.js'
@@ -180,9 +180,16 @@ class OptimizeRun {
     }
   }
 
+  /** The run stops on Ctrl-C, or on a provider that keeps failing: going on would only pay for more failures. */
   private checkInterrupted(): void {
     if (this.calls.meter.aborted)
       throw new LearnError('optimize was interrupted; the model calls it made are cached, so running it again resumes without paying for them', this.where)
+    const { down } = this.calls.meter
+    if (down)
+      throw new LearnError(`optimize stopped: ${providerFailuresToStop} calls in a row failed at the provider, the last with: ${down.detail}`, {
+        ...this.where,
+        fix: `${down.fix ?? 'check the models in learn()'}; the calls already answered are cached, so running vitest-learn --optimize again resumes without paying for them`,
+      })
   }
 
   /** Phase 1: traces and synthetic cases beside the spec's own, split into training and held-out cases. */
@@ -201,10 +208,11 @@ class OptimizeRun {
       generateExamples: this.settings.generateExamples,
       synthCount: this.settings.synthCount,
       teacher: this.calls.services.teacher,
+      secrets: this.calls.secrets,
       limit: this.limit,
       warn: (message) => this.warn(message),
     })
-    this.references = new SyntheticReferences(spec, this.calls.services.teacher, collected.syntheticFile, collected.syntheticPath)
+    this.references = new SyntheticReferences(spec, this.calls.services.teacher, collected.syntheticFile, collected.syntheticPath, this.calls.secrets)
     this.checkInterrupted()
     if (collected.written) this.files.push(collected.written)
     await this.calls.flush()
@@ -305,7 +313,7 @@ class OptimizeRun {
     if (decision.won) {
       const version = (await latestVersion(this.options.snapshotDir, this.current)) + 1
       const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, after, comparison, outcome })
-      const written = await writeCheckpoint(this.options.snapshotDir, checkpoint)
+      const written = await writeCheckpoint(this.options.snapshotDir, checkpoint, this.calls.secrets)
       this.files.push(written.history, written.current)
       outcome.decision = 'written'
       outcome.version = version

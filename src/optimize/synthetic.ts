@@ -4,6 +4,7 @@ import { causeOfType } from '../errors.js'
 import { readJsonFile, toPrettyJson, writeFileAtomic } from '../formats/files.js'
 import type { LearnSynthetic, LearnSyntheticExample } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
+import { redact } from '../redact.js'
 import type { SomeLearnCase, SomeLearnSpec } from '../spec.js'
 import { recordedCallOptions } from '../tape/request.js'
 import { inStep } from '../tape/step.js'
@@ -23,8 +24,9 @@ export function readSynthetic(path: string): Promise<SyntheticFile | undefined> 
   return readJsonFile(path, 'synthetic', 'fix the file, or delete it and run vitest-learn --optimize to generate new synthetic cases')
 }
 
-export async function writeSynthetic(path: string, file: SyntheticFile): Promise<void> {
-  await writeFileAtomic(path, toPrettyJson(file))
+/** Writes synthetic.json with `secrets` (the models' keys) redacted: the teacher may repeat one in a case. */
+export async function writeSynthetic(path: string, file: SyntheticFile, secrets: readonly string[]): Promise<void> {
+  await writeFileAtomic(path, redact(toPrettyJson(file), secrets))
 }
 
 export function syntheticCases(file: SyntheticFile, limit: number): OptimizeCase[] {
@@ -153,6 +155,7 @@ export class SyntheticReferences {
     private readonly teacher: AxAIService,
     private readonly file: SyntheticFile | undefined,
     private readonly path: string,
+    private readonly secrets: readonly string[],
   ) {}
 
 
@@ -182,7 +185,7 @@ export class SyntheticReferences {
   async save(): Promise<string | undefined> {
     await Promise.all(this.made.values())
     if (!this.file || this.added === 0) return undefined
-    await writeSynthetic(this.path, this.file)
+    await writeSynthetic(this.path, this.file, this.secrets)
     return this.path
   }
 }

@@ -1,5 +1,6 @@
 import type { AxAIServiceOptions, AxChatRequest } from '@ax-llm/ax'
-import { hashOf } from '../hash.js'
+import { hashText, stableStringify } from '../hash.js'
+import { redact } from '../redact.js'
 import type { LearnTapeRequest } from '../formats/types.generated.js'
 
 /** What is known of a model before any call: enough to key recordings without a network. */
@@ -35,8 +36,12 @@ function requestOf(...[identity, req, options]: Call): LearnTapeRequest {
   }
 }
 
-/** The request's hash, the first part of its tape key: one canonical serialization, hashed once. */
-export const requestHash = (...call: Call): string => hashOf(requestOf(...call))
+/**
+ * The request's hash, the first part of its tape key: one canonical serialization, hashed once.
+ * Hashed with `secrets` redacted, as the tape stores it: a prompt that quotes a key (an answer
+ * repeating it, fed to the judge) is keyed alike when recorded and when replayed redacted.
+ */
+export const requestHash = (secrets: readonly string[], ...call: Call): string => hashText(redact(stableStringify(requestOf(...call)), secrets))
 
 /** The request as plain data, for a recording or an explanation of a miss; it hashes as `requestHash` does. */
 export const tapeRequest = (...call: Call): LearnTapeRequest => JSON.parse(JSON.stringify(requestOf(...call))) as LearnTapeRequest

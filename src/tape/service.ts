@@ -67,7 +67,7 @@ export class TapeService extends DelegatingAIService {
     req: Readonly<AxChatRequest<unknown>>,
     options?: Readonly<AxAIServiceOptions>,
   ): Promise<AxChatResponse | ReadableStream<AxChatResponse>> {
-    const { key, entry } = this.tape.lookup(requestHash(this.identity, req, options))
+    const { key, entry } = this.tape.lookup(requestHash(this.tape.secrets, this.identity, req, options))
     if (entry) {
       this.count(entry, false)
       const response = entry.response

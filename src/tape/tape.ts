@@ -1,7 +1,8 @@
-import { appendFile, mkdir, rm } from 'node:fs/promises'
+import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { LearnError, shortPath } from '../errors.js'
-import { readText, writeFileAtomic } from '../formats/files.js'
+import { readText, temporaryPathFor, writeFileAtomic } from '../formats/files.js'
 import { readTapeFile, tapeFormat, TapeFormatError, tapeText, type TapeFile } from '../formats/tape-file.js'
 import type { LearnTapeEntry, LearnTapeRequest } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
@@ -66,7 +67,6 @@ export class Tape {
   private readonly casesRun = new Set<string>()
   private readonly casesSucceeded = new Set<string>()
   private readonly misses = new Map<string, LearnError[]>()
-  private journaling: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly options: TapeOptions,
@@ -98,6 +98,11 @@ export class Tape {
 
   get mode(): TapeMode {
     return this.options.mode
+  }
+
+  /** Values redacted from what the tape stores and from the requests it keys. */
+  get secrets(): readonly string[] {
+    return this.options.secrets ?? []
   }
 
   caseStarted(caseId: string): void {
@@ -142,26 +147,32 @@ export class Tape {
     if (this.recorded.has(entry.key)) this.counters.rerecorded++
     else this.counters.recorded++
     this.fresh.set(entry.key, entry)
+    // On disk before anything else runs: a run killed a moment later must not pay for it again.
     if (live && this.options.journal) {
-      const journal = this.options.journal
-      this.journaling = this.journaling.then(() => appendFile(journal, this.journalLine(entry))).catch(() => undefined)
+      try {
+        appendFileSync(this.options.journal, this.journalLine(entry))
+      } catch {
+        // The journal only saves a killed run's money; the answer is still written to the tape.
+      }
     }
   }
 
   private journalLine(entry: LearnTapeEntry): string {
-    return `${redact(JSON.stringify(entry), this.options.secrets ?? [])}\n`
+    return `${redact(JSON.stringify(entry), this.secrets)}\n`
   }
 
-  /** After a write, the journal holds only what the file does not: usually nothing. */
-  private trimJournal(written: ReadonlySet<string>): Promise<void> {
+  /**
+   * After a write, the journal holds only what the file does not: usually nothing. Synchronous,
+   * like the appends, so no answer kept meanwhile is dropped by the rewrite.
+   */
+  private trimJournal(written: ReadonlySet<string>): void {
     const journal = this.options.journal
-    if (!journal) return Promise.resolve()
-    this.journaling = this.journaling.then(async () => {
-      const pending = [...this.fresh.values()].filter((entry) => !written.has(entry.key))
-      if (pending.length === 0) await rm(journal, { force: true })
-      else await writeFileAtomic(journal, pending.map((entry) => this.journalLine(entry)).join(''))
-    })
-    return this.journaling
+    if (!journal) return
+    const pending = [...this.fresh.values()].filter((entry) => !written.has(entry.key))
+    if (pending.length === 0) return rmSync(journal, { force: true })
+    const temporary = temporaryPathFor(journal)
+    writeFileSync(temporary, pending.map((entry) => this.journalLine(entry)).join(''))
+    renameSync(temporary, journal)
   }
 
   /** Notes a call that has no recording in replay-only mode and returns the error for its case. */
@@ -169,7 +180,7 @@ export class Tape {
     this.counters.missing++
     const sameCase = [...this.recorded.values()].filter((entry) => entry.case === caseId && entry.role === role)
     const error = new LearnError(
-      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.options.secrets ?? [])), sameCase)}). CI replays recordings only and calls no model.`,
+      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.secrets)), sameCase)}). CI replays recordings only and calls no model.`,
       { file: this.options.path, field: key, fix: `${this.options.recordCommand} with the model's API key set, then commit ${shortPath(this.options.path)}` },
     )
     this.misses.set(caseId, [...(this.misses.get(caseId) ?? []), error])
@@ -204,11 +215,11 @@ export class Tape {
     const written = new Set(this.fresh.keys())
     let changed = this.fresh.size > 0 || this.counters.removed > 0 || migrate
     if (changed) {
-      const text = redact(tapeText(this.options.spec, entries), this.options.secrets ?? [])
+      const text = redact(tapeText(this.options.spec, entries), this.secrets)
       changed = text !== (await readText(this.options.path))
       if (changed) await writeFileAtomic(this.options.path, text)
     }
-    await this.trimJournal(written)
+    this.trimJournal(written)
     return { written: changed }
   }
 }

@@ -222,8 +222,9 @@ describe('optimizeSpec against the scripted model server', () => {
       expect(server.requests).toBeGreaterThan(0)
       // The same model names at another address: nothing may come from the first server's answers.
       await rm(join(dirs.snapshotDir, 'synthetic.json'))
-      await optimizeSpec({ spec: supportSpec(), snapshotDir: join(dirs.snapshotDir, '..', 'elsewhere'), cacheDir: dirs.cacheDir, models: scriptedModels(other.url) })
-      expect(other.requests).toBe(server.requests)
+      const elsewhere = await optimizeSpec({ spec: supportSpec(), snapshotDir: join(dirs.snapshotDir, '..', 'elsewhere'), cacheDir: dirs.cacheDir, models: scriptedModels(other.url) })
+      expect(elsewhere.stats.cacheHits).toBe(0)
+      expect(other.requests).toBe(elsewhere.cost.calls)
 
       // Every call refused: the run fails, and the cache holds none of it, so a healthy rerun pays for them.
       const third = join(dirs.snapshotDir, '..', 'third')
@@ -239,6 +240,26 @@ describe('optimizeSpec against the scripted model server', () => {
       expect(other.requests).toBeGreaterThan(0)
     } finally {
       await other.close()
+    }
+  })
+
+  it('stops when the provider fails every call from some point on, naming the provider and how to resume', async () => {
+    const dirs = await tempDirs()
+    const failing = await startModelServer({
+      script: (call) => {
+        if (call.requestIndex === 19) failing.failNext(100_000, 500)
+        return world.script(call)
+      },
+    })
+    try {
+      const run = optimizeSpec({ spec: supportSpec(), ...dirs, models: { ...scriptedModels(failing.url), retry: { maxAttempts: 1 } } })
+      await expect(run).rejects.toThrow(
+        new RegExp(`optimize stopped: 4 calls in a row failed at the provider, the last with: the \\w+ model \\(openai [\\w-]+ at ${failing.url}/chat/completions\\) failed: HTTP 500[\\s\\S]*running vitest-learn --optimize again resumes`),
+      )
+      // Before, the search went on for a minute of failing requests before keeping the seed.
+      expect(failing.requests).toBeLessThan(40)
+    } finally {
+      await failing.close()
     }
   })
 

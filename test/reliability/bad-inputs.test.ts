@@ -1,17 +1,8 @@
 // The bad-inputs table (support/bad-inputs.ts): every input fails with a LearnError naming the
-// file and the field, and leaves the files it touched byte-identical. Inputs whose fix belongs to
-// code another change owns are `it.fails`, with the finding in RELIABILITY.md; they start failing
-// once it is fixed.
+// file and the field, and leaves the files it touched byte-identical.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { postgresSkip, postgresUrl, requirePostgres } from '../storage/support/postgres.js'
 import { badInputIds, runBadInputs, type BadInputOutcome } from './support/bad-inputs.js'
-
-const known: Record<string, string> = {
-  // Finding 15 (src/tape/): duplicate keys are collapsed into one and the tape is rewritten without the other.
-  'tape-duplicate-key': 'lost',
-  // Finding 16 (src/optimize/): synthetic.json of another spec's name is used as this spec's cases.
-  'synthetic-other-spec': 'unclear',
-}
 
 describe(`bad inputs${postgresSkip ? ` (Postgres skipped: ${postgresSkip})` : ''}`, () => {
   const ids = badInputIds(!postgresSkip)
@@ -28,8 +19,6 @@ describe(`bad inputs${postgresSkip ? ` (Postgres skipped: ${postgresSkip})` : ''
   })
 
   for (const id of ids) {
-    const check = () => expect(outcomes.get(id), outcomes.get(id)?.detail).toMatchObject({ verdict: 'clear' })
-    if (known[id]) it.fails(`${id}: a clear error, files untouched (known: ${known[id]})`, check)
-    else it(`${id}: a clear error, files untouched`, check)
+    it(`${id}: a clear error, files untouched`, () => expect(outcomes.get(id), outcomes.get(id)?.detail).toMatchObject({ verdict: 'clear' }))
   }
 })

@@ -1,7 +1,7 @@
-// Finding 17 (src/tape/, left to its owner): a kept answer reaches the journal through a chain of
-// asynchronous appends, which a busy worker runs hundreds of milliseconds later (measured: the
-// first of 8 answers kept at +34 ms was on disk at +684 ms). A run killed in between pays for
-// those answers again. Appending synchronously when the answer is kept closes that window.
+// Finding 17: a kept answer reached the journal through a chain of asynchronous appends, which a
+// busy worker ran hundreds of milliseconds later (measured: the first of 8 answers kept at +34 ms
+// was on disk at +684 ms), so a run killed in between paid for those answers again. The answer
+// is now appended synchronously when it is kept.
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,7 +25,7 @@ const entry: LearnTapeEntry = {
   latencyMs: 1,
 }
 
-it.fails('has a kept answer on disk the moment it is kept', async () => {
+it('has a kept answer on disk the moment it is kept', async () => {
   const journal = join(dir, 'journal', 'support.jsonl')
   const tape = await Tape.load({ path: join(dir, 'tape.json'), spec: 'support', mode: 'new', recordCommand: 'npx vitest run', journal })
   tape.record(entry) // outside a step: kept at once

@@ -34,7 +34,8 @@ describe("optimize's call cache", () => {
     await program.forward(killed.uncapped.student, { customer_query: 'The lamp is broken.' })
     expect(server.requests).toBe(2)
     // The run dies here: no flush, so <spec>.json was never written.
-    await expect.poll(async () => readdir(cacheDir)).toEqual([`${spec.name}.journal.jsonl`])
+    await expect.poll(async () => readdir(cacheDir)).toEqual(['journal'])
+    expect(await readdir(join(cacheDir, 'journal'))).toEqual([`optimize-${spec.name}.jsonl`])
 
     const resumed = await open()
     await program.forward(resumed.uncapped.student, { customer_query: 'Where is my order?' })
@@ -42,7 +43,8 @@ describe("optimize's call cache", () => {
     expect(server.requests).toBe(2)
     expect(resumed.cacheHits).toBe(2)
     await resumed.flush()
-    expect((await readdir(cacheDir)).sort()).toEqual([`${spec.name}.json`])
+    expect((await readdir(cacheDir)).sort()).toEqual(['journal', `${spec.name}.json`])
+    expect(await readdir(join(cacheDir, 'journal'))).toEqual([])
   })
 })
 

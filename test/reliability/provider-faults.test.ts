@@ -22,28 +22,38 @@ it.each([
   expect(outcome.verdict, outcome.detail).toBe('handled')
 })
 
-// Finding 18 (src/optimize/, the decision, left to its owner): a held-out case whose call failed
-// on the current program scores 0 in the paired comparison, so a candidate no better than it wins
-// by the provider's failures and is written.
-it.fails('never writes a checkpoint that wins only because calls on the current program failed', async () => {
+// Finding 19: a provider failing for good from optimize's 20th request on made 84 to 100 more
+// requests over a minute before the seed was kept. The run now stops once 4 calls in a row failed
+// (each after its 5 attempts): about 50 more requests, those calls and the ones already in flight.
+it('stops optimize against a provider that keeps failing, naming it', async () => {
+  const outcome = await lab.trial('optimize', '500', true)
+  expect(outcome.verdict, outcome.detail).toBe('handled')
+  expect(outcome.requests).toBeLessThan(20 + 84)
+})
+
+// Finding 18: a held-out case whose call failed on the current program used to score 0 in the
+// paired comparison, so a candidate no better than it won by the provider's failures and was
+// written. The decision now compares only the cases scored on both programs.
+it('never writes a checkpoint that wins only because calls on the current program failed', async () => {
   const world = scriptedWorld()
   const failing = new Set(['Where is my order #12345?', 'The lamp arrived broken.', 'How do I change my shipping address?'])
   const server = await startModelServer({
     script: (call) => {
       // A candidate of the same quality: the proposer adds a sentence no rule asks for.
       if (call.outputs.includes('newValue')) return { newValue: `${call.inputs.currentValue ?? ''} Be kind.` }
-      // The provider fails the student on the seed for the synthetic cases (so GEPA prefers the
-      // candidate) and for three of the spec's cases (held out).
+      // The student fails on the seed for the synthetic cases (so GEPA prefers the candidate) and
+      // for three of the spec's cases (held out): its answers lack the reply, so ax gives up. (An
+      // HTTP error on every one of them would stop the run instead: the provider looks down.)
       const query = call.inputs.customer_query ?? ''
       const onSeed = call.model === 'gpt-4o-mini' && call.outputs.includes('polite_reply') && instructionOf(call) === SEED_INSTRUCTION
-      if (onSeed && (failing.has(query) || query.startsWith('My order #'))) throw new Error('upstream failure')
+      if (onSeed && (failing.has(query) || query.startsWith('My order #'))) return {}
       return world.script(call)
     },
   })
   try {
     const result = await optimizeSpec({ spec: supportSpec(), ...(await tempDirs()), models: { ...scriptedModels(server.url), retry: { maxAttempts: 1 } } })
     expect(result.stats.errors).toBeGreaterThan(0)
-    // Today: written, 0.067 → 0.222 "significant", the candidate being the seed plus "Be kind.".
+    // Before: written, 0.067 → 0.222 "significant", the candidate being the seed plus "Be kind.".
     expect(result.decision).toBe('kept-previous')
   } finally {
     await server.close()

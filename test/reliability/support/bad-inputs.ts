@@ -111,7 +111,7 @@ export const runInputs: RunInput[] = [
   { id: 'tape-truncated', kind: 'tape', what: 'tape.json cut off mid-way', files: { '{dir}/tape.json': tape([entry()]).slice(0, 120) }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-empty', kind: 'tape', what: 'tape.json of 0 bytes', files: { '{dir}/tape.json': '' }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-folder', kind: 'tape', what: 'tape.json is a folder', files: { '{dir}/tape.json': null }, expect: { file: '{dir}/tape.json' } },
-  { id: 'tape-format', kind: 'tape', what: 'format: 2', files: { '{dir}/tape.json': tape([], { format: 2 }) }, expect: { file: '{dir}/tape.json', field: 'format' } },
+  { id: 'tape-format', kind: 'tape', what: 'format: 99', files: { '{dir}/tape.json': tape([], { format: 99 }) }, expect: { file: '{dir}/tape.json', field: 'format' } },
   { id: 'tape-other-spec', kind: 'tape', what: "a tape recorded for another spec's name", files: { '{dir}/tape.json': tape([]).replace('{name}', 'another') }, expect: { file: '{dir}/tape.json', field: 'spec' } },
   { id: 'tape-entries-object', kind: 'tape', what: 'entries is an object', files: { '{dir}/tape.json': tape([], { entries: {} }) }, expect: { file: '{dir}/tape.json', field: 'entries' } },
   { id: 'tape-no-key', kind: 'tape', what: 'an entry without its key', files: { '{dir}/tape.json': tape([{ ...entry(), key: undefined }]) }, expect: { file: '{dir}/tape.json', field: 'entries[0]' } },

@@ -34,11 +34,14 @@ function kindOf(path: string, root: string): { kind: FormatKind | 'journal' | 'l
   const rel = relative(root, path)
   if (name === '.vitest-learn.lock') return { kind: 'lock', lines: false }
   if (rel.startsWith('node_modules/.cache/vitest-learn/')) {
-    // Journals of recording runs (journal/<spec>.jsonl) and of optimize's call cache (<spec>.journal.jsonl).
+    // Journals of recording runs (journal/<spec>.jsonl) and of optimize's call cache (journal/optimize-<spec>.jsonl).
     if (name.endsWith('.jsonl')) return { kind: 'journal', lines: true }
     if (dirname(path).endsWith('vitest-learn') && name.endsWith('.json')) return { kind: 'tape', lines: false }
+    if (rel.includes('/optimize-runs/') && name.endsWith('.json')) return { kind: 'optimizeRun', lines: false }
     return undefined
   }
+  if (name === 'history.jsonl') return { kind: 'history', lines: true }
+  if (basename(dirname(path)) === 'optimize-runs' && name.endsWith('.json')) return { kind: 'optimizeRun', lines: false }
   if (name === 'tape.json') return { kind: 'tape', lines: false }
   if (name === 'traces.jsonl') return { kind: 'trace', lines: true }
   if (name === 'synthetic.json') return { kind: 'synthetic', lines: false }

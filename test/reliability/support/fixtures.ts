@@ -32,7 +32,7 @@ export default defineConfig({
 
 export const recordQueries = Array.from({ length: 8 }, (_, index) => `Question ${index + 1}: where is order #${4200 + index}?`)
 
-/** A spec of 8 cases (16 calls: student and judge each) with a judge that always passes them. */
+/** A spec of 8 cases sampled once (16 calls: student and judge each) with a judge that always passes them. */
 export function recordSpecSource(name = 'support', queries: readonly string[] = recordQueries): string {
   return `import { ax } from '@ax-llm/ax'
 import { defineLearn } from 'vitest-learn'
@@ -44,6 +44,7 @@ export default defineLearn({
   cases: ${JSON.stringify(queries.map((query, index) => ({ id: `q${index + 1}`, input: { customer_query: query } })))},
   judge: 'Polite and gives a next step.',
   threshold: 0.5,
+  samples: 1,
 })
 `
 }
@@ -74,6 +75,7 @@ export default defineLearn({
   ],
   judge: 'Greets with "Dear customer"; gives one concrete next step; never mentions refunds; signs off as the support team; at most 200 characters.',
   threshold: 0.5,
+  samples: 1,
   optimize: { budget: 12, synthCount: 10 },
 })
 `

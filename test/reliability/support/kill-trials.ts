@@ -157,7 +157,7 @@ export class KillLab {
     const resumable = async () =>
       union(
         await keysIn(join(cacheDir(project), 'journal', 'support.jsonl'), true),
-        await keysIn(join(cacheDir(project), 'support.journal.jsonl'), true),
+        await keysIn(join(cacheDir(project), 'journal', 'optimize-support.jsonl'), true),
         await keysIn(cache, false),
         kind === 'update' ? new Set() : await keysIn(tape, false),
       )

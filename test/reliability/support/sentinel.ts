@@ -100,7 +100,7 @@ export async function sentinelSearch(options: { postgresUrl?: string } = {}): Pr
     server.reset()
     server.setScript(echoing(optimizeScript()))
     const optimizing = project.start(['--optimize', 'tuned.learn.ts'], { ...env, bin: 'learn' })
-    await until(() => existsSync(join(cache, 'tuned.journal.jsonl')))
+    await until(() => existsSync(join(cache, 'journal', 'optimize-tuned.jsonl')))
     await search('killed optimize run', (await optimizing.kill()).output)
     server.setScript(echoing(optimizeScript()))
     await search('optimize run', (await project.learn(['--optimize', 'tuned.learn.ts', ...reports('optimize')], env)).output)
