@@ -2,7 +2,7 @@ import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { runJudge } from './judge.js'
 import { mean } from './stats.js'
-import type { LearnResolvedCase, LearnSpec } from './spec.js'
+import type { LearnResolvedCase, LearnSpec, LearnTrajectory } from './spec.js'
 
 export interface CaseScore {
   caseId: string
@@ -13,19 +13,23 @@ export interface CaseScore {
   reasons: string
 }
 
-/** Scores one prediction with the spec's judge and metric. */
+/** No tool called, one model call: what a program without tools did. */
+export const plainTrajectory = (): LearnTrajectory => ({ toolCalls: [], steps: 1 })
+
+/** Scores one prediction with the spec's judge and metric; both may look at what the program did (`trajectory`). */
 export async function scoreCase<IN, OUT extends AxGenOut>(
   spec: LearnSpec<IN, OUT>,
   item: LearnResolvedCase<IN, OUT>,
   prediction: OUT,
   judgeService: () => AxAIService,
+  trajectory: LearnTrajectory = plainTrajectory(),
 ): Promise<CaseScore> {
   const parts: number[] = []
   const reasons: string[] = []
   let judge: number | undefined
   let metric: number | undefined
   if (spec.metric) {
-    const result = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+    const result = await spec.metric({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT>, trajectory })
     const value = typeof result === 'object' && result !== null ? result.score : result
     if (typeof value !== 'number' || !(value >= 0 && value <= 1))
       throw new LearnError(`metric returned ${JSON.stringify(result)} for case ${item.id}; it must return a number from 0 to 1, or { score, reason }`, {
@@ -41,8 +45,9 @@ export async function scoreCase<IN, OUT extends AxGenOut>(
   if (spec.judge) {
     const verdict = await runJudge(judgeService(), {
       rubric: spec.judge,
-      input: item.input,
+      input: item.history ? { history: item.history, input: item.input } : item.input,
       prediction,
+      ...(spec.judgeTrajectory ? { trajectory } : {}),
       ...(item.criteria ? { criteria: item.criteria } : {}),
       ...(item.expected !== undefined ? { expected: item.expected } : {}),
     })

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
+import type { AxAIService } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
 import { snapshotFiles } from './formats/layout.js'
@@ -7,7 +7,8 @@ import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.
 import { forwardStep } from './forward.js'
 import { evaluateGate, type GateResult } from './gate.js'
 import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
-import { buildProgram } from './optimize/program.js'
+import { buildProgram, type SomeProgram } from './optimize/program.js'
+import { isAgent, toolsOf } from './program/tools.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
 import { redact } from './redact.js'
@@ -15,6 +16,7 @@ import { scoreCase, type CaseScore } from './scoring.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { TapeService, type TapeCallStats } from './tape/service.js'
 import { Tape, type TapeCounters, type TapeMode, type TapeRole } from './tape/tape.js'
+import { ToolRecorder } from './tool-recorder.js'
 
 export type { LearnModels } from './models/index.js'
 
@@ -59,7 +61,7 @@ export class SpecSession {
   private readonly traceLines = new Map<string, LearnTraceLine>()
   /** The spec's own hashes, computed once: the spec does not change during a run. */
   private hashes: { spec: string; judge: string } | undefined
-  private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
+  private configuredProgram: SomeProgram | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
 
   private constructor(
@@ -132,12 +134,19 @@ export class SpecSession {
     return new TapeService(this.tape, this.options.live?.[role] ?? service, identity, { caseId, role })
   }
 
-  private program(): AxGen<Record<string, unknown>, AxGenOut> {
-    return (this.configuredProgram ??= this.configureProgram())
+  /**
+   * The program a case runs: one shared by every case when it has no tools (ax takes about a
+   * millisecond to build one); otherwise one of the case's own, whose tools go through `tools`.
+   */
+  private program(tools: ToolRecorder): SomeProgram {
+    const state = { ...this.checkpoint?.program, instruction: this.instruction }
+    if (this.programPerCase) return buildProgram(this.spec, state, { wrapTool: tools.wrap })
+    return (this.configuredProgram ??= buildProgram(this.spec, state))
   }
 
-  private configureProgram(): AxGen<Record<string, unknown>, AxGenOut> {
-    return buildProgram(this.spec, { ...this.checkpoint?.program, instruction: this.instruction })
+  /** A program with tools to record, or an agent (whose runs cannot share an instance). */
+  private get programPerCase(): boolean {
+    return isAgent(this.spec.program) || toolsOf(this.spec.program).length > 0
   }
 
   /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */
@@ -145,11 +154,15 @@ export class SpecSession {
     this.tape.caseStarted(item.id)
     const student = this.service(item.id, 'student')
     const judge = this.service(item.id, 'judge')
+    const tools = new ToolRecorder(student, this.spec.liveTools)
     this.callStats.set(item.id, { student: student.stats, judge: judge.stats })
     const startTime = new Date()
     try {
-      const prediction = await this.withTapeErrors(item.id, () => forwardStep(this.program(), student, item.input, this.checkpoint?.program.modelConfig))
-      const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge))
+      const modelConfig = this.checkpoint?.program.modelConfig
+      const prediction = await this.withTapeErrors(item.id, () =>
+        forwardStep(this.program(tools), tools.service, item.input, { ...(modelConfig ? { modelConfig } : {}), ...(item.history ? { history: item.history } : {}) }),
+      )
+      const score = await this.withTapeErrors(item.id, () => scoreCase(this.spec, item, prediction, () => judge, tools.trajectory))
       const result: CaseResult = { caseId: item.id, prediction, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
       this.tape.caseSucceeded(item.id)
@@ -226,7 +239,7 @@ export class SpecSession {
   /** The spec no longer matches what its checkpoint's baseline was measured on. */
   specEditedSince(): boolean {
     const hashes = this.checkpoint?.hashes
-    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge) }
+    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge, this.spec.judgeTrajectory) }
     return hashes !== undefined && (hashes.spec !== this.hashes.spec || hashes.judge !== this.hashes.judge)
   }
 

@@ -353,7 +353,7 @@ function checkpointOf(input: CheckpointInput): LearnCheckpoint {
     program: committedProgram(input.program),
     score: input.comparison.meanAfter,
     baseline: { mean: baseline.mean, scores: baseline.perCase },
-    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge) },
+    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
     optimizer: { type: 'vitest-learn', stats: { ...outcome.stats, stoppedBy: outcome.stoppedBy, comparison: { ...input.comparison } } },
     cost: outcome.cost,
   }
