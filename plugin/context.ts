@@ -98,7 +98,8 @@ export interface LearnOptimizeMeta {
   proposals: number
   accepted: number
   stoppedBy: 'budget' | 'cost-cap' | 'converged'
-  instructionDiff: string
+  /** The diff of each text the candidate changed: the instruction, tool descriptions. */
+  programDiff: string
   warnings: string[]
 }
 
