@@ -2,7 +2,7 @@
 // to the lookup tool as written ("#A-1042"), which the tool cannot find, unless the tool's
 // description says to pass the digits only. The instruction cannot help: the student reads the
 // argument format from the tool alone.
-import { ax, type AxFunction } from '@ax-llm/ax'
+import { agent, ax, type AxFunction } from '@ax-llm/ax'
 import { afterAll, describe, expect, it } from 'vitest'
 import { readCheckpoint } from '../../src/optimize/checkpoint.js'
 import { optimizeSpec } from '../../src/optimize/index.js'
@@ -39,6 +39,18 @@ const cancelOrder: AxFunction = {
 /** How customers write order numbers: bare, or with the shop's "#A-" prefix. */
 const question = (n: number) => (n % 3 === 0 ? `What is the status of order ${numbers[n % numbers.length]}?` : `Where is my order #A-${numbers[n % numbers.length]}?`)
 
+/** The student as an agent's stages: the executor's code passes the order number as its prompt's tool description says; the responder answers from what it found. */
+function agentStudent(call: ScriptedCall): ScriptedReply {
+  if (call.system.includes('## Distiller')) return { javascriptCode: "final('Find the order status', { question: inputs.question })" }
+  if (call.system.includes('## Executor')) {
+    const described = /Looks up an order\.[^\n`]*/.exec(call.system)?.[0] ?? ''
+    const orderId = digitsNamed.test(described) ? "written.replace(/\\D/g, '')" : 'written'
+    return { javascriptCode: `const written = inputs.question.match(/#?[A-Z]*-?\\d+/)[0]; const order = await utils.lookup_order({ order_id: ${orderId} }); final('Report the status', { order })` }
+  }
+  const { evidence } = JSON.parse(call.inputs.contextData ?? '{}') as { evidence?: { order?: { order_id?: string; status?: string } } }
+  return { answer: evidence?.order?.status ? `Order ${evidence.order.order_id} is ${evidence.order.status}.` : 'I could not find that order.' }
+}
+
 /** The student: passes the order number as written unless the lookup tool's description asks for digits only; answers from the result. */
 function student(call: ScriptedCall): ScriptedReply {
   const lookup = call.tools.find((tool) => tool.name === 'lookup_order')
@@ -65,10 +77,16 @@ function teacher(call: ScriptedCall, next: () => number): ScriptedReply {
 /** True quality: the share of questions, written either way, a description lets the student answer. */
 const trueQuality = (description: string) => (digitsNamed.test(description) ? 1 : 1 / 3)
 
-const spec = () =>
+const programs = {
+  'ax() with functions': () => ax('question:string -> answer:string', { functions: [lookupOrder, cancelOrder] }),
+  'agent()': () => agent('question:string -> answer:string', { functions: [lookupOrder, cancelOrder], contextFields: [] }),
+}
+type Kind = keyof typeof programs
+
+const spec = (kind: Kind) =>
   defineLearn({
     name: 'order-status-optimize',
-    program: ax('question:string -> answer:string', { functions: [lookupOrder, cancelOrder] }),
+    program: programs[kind](),
     instruction: "Answer the customer's question about their order.",
     cases: [0, 1, 2, 4, 5].map((n) => ({ input: { question: question(n + 30) } })),
     // Right tool, right arguments, and the status it returned.
@@ -82,13 +100,15 @@ const spec = () =>
 
 afterAll(removeTempDirs)
 
-describe('optimizing a program whose only fix is in a tool description', () => {
+describe.each(Object.keys(programs) as Kind[])('optimizing an %s program whose only fix is in a tool description', (kind) => {
   it('rewrites the lookup tool’s description, raises true quality, and the checkpoint holds the new description', async () => {
     let synthesized = 0
-    const server = await startModelServer({ script: (call) => (call.model === 'gpt-4o' ? teacher(call, () => synthesized++) : student(call)) })
+    const studentOf = kind === 'agent()' ? agentStudent : student
+    const server = await startModelServer({ script: (call) => (call.model === 'gpt-4o' ? teacher(call, () => synthesized++) : studentOf(call)) })
+    calls.cancel = 0
     try {
       const { snapshotDir, cacheDir } = await tempDirs()
-      const result = await optimizeSpec({ spec: spec(), snapshotDir, cacheDir, models: scriptedModels(server.url), seed: 1 })
+      const result = await optimizeSpec({ spec: spec(kind), snapshotDir, cacheDir, models: scriptedModels(server.url), seed: 1 })
       expect(result.decision).toBe('written')
       expect(result.instruction.after).toBe(result.instruction.before)
       expect(result.components.map((component) => component.label)).toEqual(['tool lookup_order'])
