@@ -62,6 +62,7 @@ export class SpecSession {
   /** The spec's own hashes, computed once: the spec does not change during a run. */
   private hashes: { spec: string; judge: string } | undefined
   private configuredProgram: SomeProgram | undefined
+  private perCase: boolean | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
 
   private constructor(
@@ -146,7 +147,7 @@ export class SpecSession {
 
   /** A program with tools to record, or an agent (whose runs cannot share an instance). */
   private get programPerCase(): boolean {
-    return isAgent(this.spec.program) || toolsOf(this.spec.program).length > 0
+    return (this.perCase ??= isAgent(this.spec.program) || toolsOf(this.spec.program).length > 0)
   }
 
   /** Runs one case on the student, scores it, and keeps the result for the gate and traces.jsonl. */

@@ -23,15 +23,15 @@ function shown(result: unknown): unknown {
  */
 export class ToolRecorder {
   private readonly toolCalls: LearnToolCall[] = []
-  private steps = 0
-  /** The student service to run the program with: the given one, counting model calls. */
+  private counted = 0
+  /** The student service to run the program with: the given one, its model calls counted (a tape service counts its own). */
   readonly service: AxAIService
 
   constructor(
     private readonly student: AxAIService,
     private readonly liveTools: readonly string[],
   ) {
-    this.service = new ObservedService(student, { after: () => this.steps++ })
+    this.service = student instanceof TapeService ? student : new ObservedService(student, { after: () => this.counted++ })
   }
 
   /** A recorder for one more run at once on `student`: a tape service is forked, so the last model call it knows is this run's. */
@@ -43,7 +43,7 @@ export class ToolRecorder {
   readonly wrap = (tool: AxFunction): AxFunction => ({ ...tool, func: (args?: Record<string, unknown>, extra?) => this.call(tool, args ?? {}, () => Promise.resolve(tool.func(args, extra))) })
 
   get trajectory(): LearnTrajectory {
-    return { toolCalls: this.toolCalls.map((call) => ({ ...call })), steps: this.steps }
+    return { toolCalls: this.toolCalls.map((call) => ({ ...call })), steps: this.student instanceof TapeService ? this.student.calls : this.counted }
   }
 
   private async call(tool: AxFunction, args: Record<string, unknown>, handler: () => Promise<unknown>): Promise<unknown> {
