@@ -132,7 +132,9 @@ export class SpecSession {
 
   private service(caseId: string, role: TapeRole): TapeService {
     const { service, identity } = this.model(role)
-    return new TapeService(this.tape, this.options.live?.[role] ?? service, identity, { caseId, role })
+    const live = this.options.live?.[role] ?? service
+    // A tape behind this one (optimize's call cache) answers this case's tool calls too: it needs a run of its own.
+    return new TapeService(this.tape, live instanceof TapeService ? live.fork() : live, identity, { caseId, role })
   }
 
   /**

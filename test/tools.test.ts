@@ -5,7 +5,10 @@ import { agent, ax, AxFunctionError, type AxFunction } from '@ax-llm/ax'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { LearnError } from '../src/errors.js'
 import { readTapeFile } from '../src/formats/tape-file.js'
-import { SpecSession, type CaseResult } from '../src/session.js'
+import { resolveModel } from '../src/models/index.js'
+import { SpecSession, type CaseResult, type SessionOptions } from '../src/session.js'
+import { TapeService } from '../src/tape/service.js'
+import { Tape } from '../src/tape/tape.js'
 import { defineLearn, type LearnMetricArgs, type LearnSpecInput, type LearnTrajectory, type SomeLearnSpec } from '../src/spec.js'
 import type { TapeMode } from '../src/tape/tape.js'
 import { startModelServer, ToolCallReply, type ModelServer, type ScriptedCall, type ScriptedReply } from './support/model-server.js'
@@ -90,7 +93,7 @@ function spec(overrides: Partial<Overrides> = {}) {
 
 const tapePath = () => join(dir, 'orders', 'tape.json')
 
-async function run(mode: TapeMode, learn: SomeLearnSpec = spec() as unknown as SomeLearnSpec): Promise<{ results: CaseResult[]; errors: unknown[] }> {
+async function run(mode: TapeMode, learn: SomeLearnSpec = spec() as unknown as SomeLearnSpec, live?: SessionOptions['live']): Promise<{ results: CaseResult[]; errors: unknown[] }> {
   const session = await SpecSession.open({
     spec: learn,
     specFile: 'orders.learn.ts',
@@ -98,6 +101,7 @@ async function run(mode: TapeMode, learn: SomeLearnSpec = spec() as unknown as S
     mode,
     models: { student: student(), judge: student() },
     recordCommand: 'npx vitest run orders.learn.ts',
+    ...(live ? { live } : {}),
   })
   const results: CaseResult[] = []
   const errors: unknown[] = []
@@ -211,6 +215,26 @@ describe('tool calls of an ax() program with functions', () => {
     expect(replayed.errors).toEqual([])
     expect(handled.lookup_order).toEqual([])
     expect(replayed.results[0]!.prediction).toEqual(recorded.results[0]!.prediction)
+  })
+
+  it('takes tool results from a tape behind the live model (optimize’s call cache) when re-recording, as it takes answers', async () => {
+    const { service, identity } = resolveModel(student(), 'student')
+    /** The call cache as an optimize run opens it; `finish` writes it for the next run. */
+    const openCache = async () => {
+      const cache = await Tape.load({ path: join(dir, 'cache.json'), spec: 'orders', mode: 'new', recordCommand: 'vitest-learn --optimize' })
+      return { cache, cached: new TapeService(cache, service, identity, { caseId: 'optimize', role: 'student' }) }
+    }
+    const first = await openCache()
+    expect((await run('all', undefined, { student: first.cached })).errors).toEqual([])
+    await first.cache.finish(new Set())
+    expect(handled.lookup_order).toEqual(['1042', '2077'])
+    handled.lookup_order = []
+    server.reset()
+    expect((await run('all', undefined, { student: (await openCache()).cached })).errors).toEqual([])
+    expect(server.calls.filter((call) => !call.outputs.includes('score'))).toEqual([])
+    expect(handled.lookup_order).toEqual([])
+    const tape = (await readTapeFile(tapePath(), 'fix'))!
+    expect(tape.entries.flatMap((entry) => entry.tools ?? []).filter((call) => call.name === 'lookup_order')).toHaveLength(2)
   })
 
   it('fails a recording made before tool calls were recorded under CI, and adds the tool calls to it outside CI', async () => {

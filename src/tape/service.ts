@@ -108,7 +108,7 @@ export class TapeService extends DelegatingAIService {
       }
       this.tape.record(recorded)
       this.count(recorded, true)
-      this.lastCall = new ToolCalls(this.tape, { entry: recorded, replayed: false }, this.context)
+      this.lastCall = new ToolCalls(this.tape, { entry: recorded, replayed: false }, this.context, this.live instanceof TapeService ? this.live.toolCalls() : undefined)
     }
     if (!(answer instanceof ReadableStream)) {
       finish({ kind: 'chat', chat: plain(answer) as unknown as Extract<LearnTapeResponse, { kind: 'chat' }>['chat'] }, answer.modelUsage)

@@ -62,6 +62,8 @@ export class ToolCalls {
     private readonly tape: Tape,
     private readonly call: ModelCall,
     private readonly context: { caseId: string; role: LearnTapeEntry['role'] },
+    /** The tool calls of the call that answered this one live, when that was a tape too (optimize's call cache): asked before the handler. */
+    private readonly upstream?: ToolCalls,
   ) {}
 
   async run(name: string, args: Record<string, unknown>, handler: () => Promise<unknown>): Promise<unknown> {
@@ -77,7 +79,7 @@ export class ToolCalls {
     if (this.tape.mode === 'none') throw this.miss(call)
     let result: unknown
     try {
-      result = await handler()
+      result = await (this.upstream ? this.upstream.run(name, args, handler) : handler())
     } catch (error) {
       this.made[slot] = { ...call, error: toolErrorOf(error) }
       this.record()
