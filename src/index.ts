@@ -1,6 +1,7 @@
 export { defineLearn, isLearnSpec, defaultThreshold, defaultTolerance } from './spec.js'
 export type {
   LearnCase,
+  LearnJudgeOptions,
   LearnMetric,
   LearnMetricArgs,
   LearnModel,
@@ -8,6 +9,9 @@ export type {
   LearnResolvedCase,
   LearnSpec,
   LearnSpecInput,
+  LearnToolCall,
+  LearnTrajectory,
+  LearnTurn,
 } from './spec.js'
 export { LearnError } from './errors.js'
 export { ProviderError, type RetrySettings } from './models/index.js'
