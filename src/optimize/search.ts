@@ -95,10 +95,11 @@ interface Try {
   text?: string
 }
 
-/** A child on trial: the problem it was proposed for, the cases that show it, and the cases that check for harm. */
+/** A child on trial: the problem it was proposed for, the component it rewrote, the cases that show the problem, and the cases that check for harm. */
 interface Trial {
   child: Candidate
   theme: Theme
+  component: string
   focus: string[]
   checks: string[]
 }
@@ -298,7 +299,7 @@ class Search {
       this.seen.add(this.seenKey(state))
       const checks = this.shuffled([...parent.views.keys()].filter((caseId) => !focus.includes(caseId))).slice(0, this.options.plan.checks)
       const child = this.make({ parent: parent.id, round, origin: { kind: 'proposal', theme: theme.text, component }, state, views: new Map(), fixed: [], addressed: [...parent.addressed, theme.key] })
-      trials.push({ child, theme, focus, checks })
+      trials.push({ child, theme, component, focus, checks })
     }
     const verdicts = await Promise.all(trials.map((trial) => this.evaluateChild(parent, trial)))
     const kept: Candidate[] = []
@@ -307,10 +308,7 @@ class Search {
         this.keep(trial.child)
         this.progress.accepted++
         kept.push(trial.child)
-      } else {
-        const component = trial.child.origin.kind === 'proposal' ? trial.child.origin.component : primaryInstructionKey(this.options.spec)
-        this.triesOf(trial.theme).push({ parent: parent.id, component, text: trial.child.state.componentMap?.[component] ?? trial.child.state.instruction })
-      }
+      } else this.triesOf(trial.theme).push({ parent: parent.id, component: trial.component, text: trial.child.state.componentMap?.[trial.component] })
     })
     return kept
   }
