@@ -183,10 +183,16 @@ export class SpecSession {
     return this.callStats.get(caseId) ?? { student: empty(), judge: empty() }
   }
 
-  /** A missing recording surfaces as ax's generic failure; report the tape's own error instead. */
+  /**
+   * A missing recording surfaces as ax's generic failure; report the tape's own error instead. A
+   * program that got over one (an agent whose code caught a stale tool call's error) fails too.
+   */
   private async withTapeErrors<T>(caseId: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await run()
+      const result = await run()
+      const miss = this.tape.missesOf(caseId)[0]
+      if (miss) throw miss
+      return result
     } catch (error) {
       const miss = this.tape.missesOf(caseId)[0]
       if (miss) throw miss

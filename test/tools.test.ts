@@ -339,6 +339,24 @@ describe('an agent() program', () => {
       },
     })
 
+  it('fails a stale tool call under CI even when the agent’s code catches its error and answers all the same', async () => {
+    server.setScript((call) =>
+      call.system.includes('## Executor')
+        ? { javascriptCode: "try { await utils.lookup_order({ order_id: '1042' }) } catch (error) {} final('Say it is on its way', { note: 'checked' })" }
+        : agentScript(call),
+    )
+    try {
+      expect((await run('new', agentSpec())).errors).toEqual([])
+      await editTape((tape) => {
+        for (const call of tape.entries.flatMap((entry) => entry.tools ?? [])) call.arguments.order_id = '9999'
+      })
+      const { errors } = await run('none', agentSpec())
+      expect((errors[0] as LearnError).message).toContain('tool lookup_order, called after a student call of case shipped, was called with other arguments than recorded (order_id: recorded "9999", now "1042")')
+    } finally {
+      server.setScript(script)
+    }
+  })
+
   it('records its tool calls with the model call whose code made them, and replays them without running the handler', async () => {
     server.setScript(agentScript)
     try {
