@@ -15,13 +15,12 @@ const numbers = Object.keys(statuses)
 const digitsRule = 'Pass the order number as digits only, without "#" or letters.'
 const digitsNamed = /digits only/i
 
-const calls = { lookup: 0, cancel: 0 }
+const calls = { cancel: 0 }
 const lookupOrder: AxFunction = {
   name: 'lookup_order',
   description: 'Looks up an order.',
   parameters: { type: 'object', properties: { order_id: { type: 'string', description: 'The order number' } }, required: ['order_id'] },
   func: async ({ order_id }: { order_id: string }) => {
-    calls.lookup++
     const status = statuses[order_id]
     return status ? { order_id, status } : { error: `no order with id ${JSON.stringify(order_id)}` }
   },
