@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { axSerializeOptimizedProgram, optimize, type AxFieldValue, type AxGenOut, type AxMetricFn } from '@ax-llm/ax'
+import { axSerializeOptimizedProgram, optimize, type AxFieldValue, type AxGen, type AxGenOut, type AxMetricFn } from '@ax-llm/ax'
 import { hashOf } from '../src/hash.js'
 import { resolveModel } from '../src/models/index.js'
 import { optimizeSpec } from '../src/optimize/index.js'
@@ -113,7 +113,7 @@ async function runAx(world: SomeWorld, seed: number, maxMetricCalls: number): Pr
       feedback.set(hashOf({ example, prediction }), spec.judge ? scored.reasons : expectedFeedback(item.expected ?? {}, output))
       return scored.score
     }
-    const program = spec.program
+    const program = spec.program as AxGen<Record<string, unknown>, AxGenOut>
     program.setInstruction(world.seedInstruction)
     const result = await optimize(program, spec.cases.map((item) => ({ ...item.input, ...item.expected }) as Record<string, AxFieldValue>), metric, {
       studentAI: student,

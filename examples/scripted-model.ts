@@ -98,7 +98,61 @@ function proposeInstruction(call: ScriptedCall): Record<string, string> {
   return { new_instruction: [current, ...added].join(' ') }
 }
 
+// The order-status agent (agent.learn.ts): its distiller hands the question on, its executor writes
+// code that looks the order up and cancels it when asked and still possible, its responder answers
+// from what the code found.
+const orderAgentCode = [
+  'const orderId = inputs.question.match(/\\d+/)[0];',
+  'const order = await utils.lookup_order({ order_id: orderId });',
+  'const wantsCancel = /cancel/i.test(inputs.question);',
+  "if (wantsCancel && order.status === 'processing') {",
+  '  const cancellation = await utils.cancel_order({ order_id: orderId });',
+  "  final('Confirm the cancellation', { orderId, order, cancellation });",
+  '} else {',
+  "  final(wantsCancel ? 'Explain why the order cannot be cancelled' : 'Report the order status', { orderId, order });",
+  '}',
+].join('\n')
+
+interface OrderEvidence {
+  orderId?: string
+  order?: { status?: string; eta?: string; error?: string }
+  cancellation?: { cancelled?: boolean }
+}
+
+function orderAnswer(call: ScriptedCall): Record<string, string> {
+  const { task = '', evidence = {} } = jsonInput(call.inputs.contextData) as { task?: string; evidence?: OrderEvidence }
+  const { orderId, order, cancellation } = evidence
+  if (!order?.status) return { answer: `I could not find order ${orderId ?? ''}.` }
+  if (cancellation?.cancelled) return { answer: `Order ${orderId} is cancelled; you will not be charged.` }
+  const status = order.status === 'shipped' ? `has shipped and should arrive ${order.eta ?? 'soon'}` : order.status === 'delivered' ? 'was delivered' : 'is being prepared'
+  return { answer: /cannot be cancelled/.test(task) ? `Order ${orderId} ${status}, so it can no longer be cancelled.` : `Order ${orderId} ${status}.` }
+}
+
+/** The judge of agent.learn.ts, which sees the tool calls: the answer must say what the lookup returned. */
+function orderJudge(call: ScriptedCall): Record<string, string | number> {
+  const answer = String((jsonInput(call.inputs.prediction) as { answer?: string } | undefined)?.answer ?? '')
+  const { toolCalls = [] } = jsonInput(call.inputs.trajectory) as { toolCalls?: { name: string; result?: { status?: string; cancelled?: boolean } }[] }
+  const status = toolCalls.find((tool) => tool.name === 'lookup_order')?.result?.status
+  const cancelled = toolCalls.some((tool) => tool.name === 'cancel_order' && tool.result?.cancelled)
+  const words: Record<string, RegExp> = { shipped: /shipped/, delivered: /delivered/, processing: /prepared|cancelled/ }
+  const checks: [boolean, string][] = [
+    [status !== undefined && words[status]!.test(answer), 'does not state the status the lookup returned'],
+    [cancelled === /is cancelled/.test(answer), 'confirms a cancellation that did not happen'],
+    [answer.split(/(?<=\.)\s/).length <= 2, 'is longer than two sentences'],
+    ...(/cannot be cancelled/.test(call.inputs.criteria ?? '') ? [[/can no longer be cancelled/.test(answer), 'does not explain why it cannot be cancelled'] as [boolean, string]] : []),
+  ]
+  const failed = checks.filter(([ok]) => !ok).map(([, reason]) => reason)
+  return {
+    score: Number(((checks.length - failed.length) / checks.length).toFixed(2)),
+    reasons: failed.length === 0 ? 'Matches the lookup and the rubric.' : `Fails: ${failed.join('; ')}.`,
+  }
+}
+
 export const exampleScript: Script = (call) => {
+  if (call.system.includes('## Distiller')) return { javascriptCode: "final('Answer the question about the order', { question: inputs.question })" }
+  if (call.system.includes('## Executor')) return { javascriptCode: orderAgentCode }
+  if (call.outputs.includes('score') && call.inputs.trajectory !== undefined) return orderJudge(call)
+  if (call.outputs.includes('answer') && call.inputs.contextData !== undefined) return orderAnswer(call)
   if (call.outputs.includes('score') && call.outputs.includes('reasons')) return judge(call)
   if (call.outputs.includes('new_instruction')) return proposeInstruction(call)
   if (call.outputs.includes('examples')) return synthInputs(call)

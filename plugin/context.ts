@@ -127,7 +127,8 @@ export interface LearnOptimizeMeta {
   proposals: number
   accepted: number
   stoppedBy: 'budget' | 'cost-cap' | 'converged'
-  instructionDiff: string
+  /** The diff of each text the candidate changed: the instruction, tool descriptions. */
+  programDiff: string
   warnings: string[]
 }
 

@@ -59,7 +59,7 @@ export async function runOptimize(spec: SomeLearnSpec, provided: LearnProvided, 
       accepted: result.stats.accepted,
       winProbability: result.comparison.winProbability,
       stoppedBy: result.stoppedBy,
-      instructionDiff: result.instruction.diff,
+      programDiff: result.components.map((component) => component.diff).join('\n'),
       warnings: result.warnings,
     }
     return { result, meta }

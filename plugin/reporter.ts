@@ -222,7 +222,7 @@ export class LearnReporter implements Reporter {
           `${meta.rounds}/${meta.budget} rounds, ${meta.proposals} proposals, ${meta.accepted} kept · stopped by ${meta.stoppedBy}`,
       ),
     )
-    for (const line of meta.instructionDiff.split('\n').filter(Boolean))
+    for (const line of meta.programDiff.split('\n').filter(Boolean))
       log(`   ${line.startsWith('+') ? pc.green(line) : line.startsWith('-') ? pc.red(line) : pc.dim(line)}`)
     for (const warning of meta.warnings) log(pc.yellow(`   ! ${warning}`))
     if (meta.decision === 'written') log(pc.dim(`   commit snapshots/${name}/: checkpoint.json, checkpoints/, tape.json`))

@@ -63,7 +63,7 @@ async function acceptIfChanged(session: SpecSession, specFile: string, snapshotD
 
 /** Why optimize kept the current program, in a few words. */
 function keptBecause(result: OptimizeResult): string {
-  if (result.instruction.after === result.instruction.before) return `the search found no better instruction (${result.stats.rounds} rounds, ${result.stats.proposals} proposals, stopped: ${result.stoppedBy})`
+  if (result.components.length === 0) return `the search found nothing better (${result.stats.rounds} rounds, ${result.stats.proposals} proposals, stopped: ${result.stoppedBy})`
   return `the candidate did not beat it by more than noise on the held-out cases (P(better) ${result.comparison.winProbability.toFixed(2)})`
 }
 

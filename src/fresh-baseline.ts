@@ -2,7 +2,7 @@ import type { AxAIService } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import type { LearnBaseline, LearnProgramState } from './formats/types.generated.js'
 import { createLimiter, type Limiter } from './optimize/limit.js'
-import { buildProgram } from './optimize/program.js'
+import { programsFor } from './optimize/program.js'
 import { evaluateCase } from './sampling.js'
 import type { SomeLearnSpec } from './spec.js'
 import { mean } from './stats.js'
@@ -34,7 +34,7 @@ export interface FreshBaselineInput {
 export async function freshBaseline(input: FreshBaselineInput): Promise<LearnBaseline> {
   const { spec } = input
   const limit = input.limit ?? createLimiter(input.concurrency ?? 8)
-  const program = buildProgram(spec, input.program)
+  const program = programsFor(spec, input.program)
   const errors: string[] = []
   const evaluated = await Promise.all(
     spec.cases.map((item) =>

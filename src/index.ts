@@ -1,6 +1,7 @@
 export { defineLearn, isLearnSpec, defaultThreshold, defaultTolerance, defaultSamples, defaultJudgeSamples } from './spec.js'
 export type {
   LearnCase,
+  LearnJudgeOptions,
   LearnMetric,
   LearnMetricArgs,
   LearnModel,
@@ -9,6 +10,9 @@ export type {
   LearnScorer,
   LearnSpec,
   LearnSpecInput,
+  LearnToolCall,
+  LearnTrajectory,
+  LearnTurn,
 } from './spec.js'
 export { LearnError } from './errors.js'
 export { ProviderError, type RetrySettings } from './models/index.js'

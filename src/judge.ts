@@ -1,6 +1,7 @@
 import { ax, type AxAIService, type AxGen } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { hashOf } from './hash.js'
+import type { LearnTrajectory } from './spec.js'
 import { recordedCallOptions } from './tape/request.js'
 import { inStep } from './tape/step.js'
 
@@ -15,12 +16,19 @@ const judgeSignature =
   'reference?:json "A reference output" -> score:number "From 0 (fails the rubric) to 1 (meets it fully)", ' +
   'reasons:string "What is wrong or missing, briefly"'
 
+/** A judge that also sees what the program did: the same fields and one more. */
+const trajectorySignature = judgeSignature.replace(
+  ' -> ',
+  ', trajectory:json "What the program did to answer: each tool it called, in order, with its arguments and result or error; and its number of model calls (steps)" -> ',
+)
+
 interface JudgeInput {
   task_input: unknown
   prediction: unknown
   rubric: string
   criteria?: string
   reference?: unknown
+  trajectory?: unknown
 }
 type JudgeOutput = {
   score: number
@@ -39,22 +47,26 @@ export interface JudgeRequest {
   prediction: unknown
   criteria?: string
   expected?: unknown
+  /** Shown to the judge when the spec asks for it (`judge: { rubric, trajectory: true }`). */
+  trajectory?: LearnTrajectory
 }
 
-let judgeProgram: AxGen<JudgeInput, JudgeOutput> | undefined
+const judgePrograms = new Map<string, AxGen<JudgeInput, JudgeOutput>>()
 
 /** Built once per worker and shared, like a spec's program: ax takes about a millisecond to build one. */
-function theJudgeProgram(): AxGen<JudgeInput, JudgeOutput> {
-  if (!judgeProgram) {
-    judgeProgram = ax(judgeSignature) as unknown as AxGen<JudgeInput, JudgeOutput>
-    judgeProgram.setInstruction(judgeInstruction)
+function theJudgeProgram(signature: string): AxGen<JudgeInput, JudgeOutput> {
+  let program = judgePrograms.get(signature)
+  if (!program) {
+    program = ax(signature) as unknown as AxGen<JudgeInput, JudgeOutput>
+    program.setInstruction(judgeInstruction)
+    judgePrograms.set(signature, program)
   }
-  return judgeProgram
+  return program
 }
 
-/** Identifies the judge: a change of its prompt or of the rubric changes the hash. */
-export function judgeHash(rubric: string | undefined): string {
-  return hashOf({ judgeInstruction, judgeSignature, rubric: rubric ?? null })
+/** Identifies the judge: a change of its prompt, of the rubric or of what it sees changes the hash. */
+export function judgeHash(rubric: string | undefined, trajectory = false): string {
+  return hashOf({ judgeInstruction, judgeSignature: trajectory ? trajectorySignature : judgeSignature, rubric: rubric ?? null })
 }
 
 /** A judge answer that is not a usable score; the call is retried, and never recorded. */
@@ -108,12 +120,13 @@ export async function runJudge(service: AxAIService, request: JudgeRequest): Pro
   for (let attempt = 1; ; attempt++) {
     try {
       return await inStep(async () => {
-        const output = await theJudgeProgram().forward(service, {
+        const output = await theJudgeProgram(request.trajectory ? trajectorySignature : judgeSignature).forward(service, {
           task_input: request.input,
           prediction: request.prediction,
           rubric: request.rubric,
           ...(request.criteria ? { criteria: request.criteria } : {}),
           ...(request.expected !== undefined ? { reference: request.expected } : {}),
+          ...(request.trajectory ? { trajectory: request.trajectory } : {}),
         }, recordedCallOptions)
         return { score: normalizeScore(output.score, request.rubric), reasons: String(output.reasons ?? '').trim() }
       })

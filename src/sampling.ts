@@ -1,9 +1,10 @@
 import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import { forwardStep } from './forward.js'
-import type { SomeProgram } from './optimize/program.js'
+import type { ProgramForRun } from './optimize/program.js'
 import { scoreCase, type CaseScore } from './scoring.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
 import { mean } from './stats.js'
+import { ToolRecorder } from './tool-recorder.js'
 
 /** One reply of the student to a case, scored. */
 export interface SampleScore extends CaseScore {
@@ -18,7 +19,8 @@ export interface SampledCase extends CaseScore {
 export interface EvaluateCaseOptions {
   spec: SomeLearnSpec
   item: SomeLearnCase
-  program: SomeProgram
+  /** The program for one reply (see programsFor): its tools go through that reply's recorder. */
+  program: ProgramForRun
   student: AxAIService
   judge: () => AxAIService
   /** The checkpoint's model settings, sent with each reply. */
@@ -28,17 +30,20 @@ export interface EvaluateCaseOptions {
 }
 
 /**
- * Asks the student `spec.samples` times, one reply after the other, and scores each reply. The
- * requests are identical, so the tape tells them apart by their occurrence index; one at a time
- * keeps that index the same on every run (cases run concurrently instead).
+ * Asks the student `spec.samples` times, one reply after the other, and scores each reply with what
+ * the program did (its tool calls and steps). The requests are identical, so the tape tells them
+ * apart by their occurrence index; one at a time keeps that index the same on every run (cases run
+ * concurrently instead).
  */
 export async function evaluateCase(options: EvaluateCaseOptions): Promise<SampledCase> {
   const { spec, item } = options
   const step = options.step ?? ((_index, run) => run())
   const samples: SampleScore[] = []
   for (let index = 0; index < spec.samples; index++) {
-    const prediction = await step(index, () => forwardStep(options.program, options.student, item.input, options.modelConfig))
-    const score = await step(index, () => scoreCase(spec, item, prediction, options.judge))
+    const tools = ToolRecorder.forRun(options.student, spec.liveTools)
+    const forwardOptions = { ...(options.modelConfig ? { modelConfig: options.modelConfig } : {}), ...(item.history ? { history: item.history } : {}) }
+    const prediction = await step(index, () => forwardStep(options.program({ wrapTool: tools.wrap }), tools.service, item.input, forwardOptions))
+    const score = await step(index, () => scoreCase(spec, item, prediction, options.judge, tools.trajectory))
     samples.push({ ...score, prediction })
   }
   return combineSamples(item.id, samples)

@@ -2,7 +2,7 @@ import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { runJudge } from './judge.js'
 import { mean } from './stats.js'
-import type { LearnMetricArgs, LearnMetricResult, LearnResolvedCase, LearnSpec } from './spec.js'
+import type { LearnMetricArgs, LearnMetricResult, LearnResolvedCase, LearnSpec, LearnTrajectory } from './spec.js'
 
 export interface CaseScore {
   caseId: string
@@ -19,21 +19,26 @@ function metricsOf<IN, OUT extends AxGenOut>(spec: LearnSpec<IN, OUT>): [string,
   return spec.metric ? [['metric', spec.metric], ...named] : named
 }
 
+/** No tool called, one model call: what a program without tools did. */
+export const plainTrajectory = (): LearnTrajectory => ({ toolCalls: [], steps: 1 })
+
 /**
- * Scores one prediction with the spec's metrics and judge (the mean of `judgeSamples` verdicts).
- * Its reasons: what the metrics said (a `{ score, reason }`, or what differs from `expected`) and
- * the judge's; with neither, each scorer's score.
+ * Scores one prediction with the spec's metrics and judge (the mean of `judgeSamples` verdicts);
+ * both may look at what the program did (`trajectory`). Its reasons: what the metrics said (a
+ * `{ score, reason }`, or what differs from `expected`) and the judge's; with neither, each
+ * scorer's score.
  */
 export async function scoreCase<IN, OUT extends AxGenOut>(
   spec: LearnSpec<IN, OUT>,
   item: LearnResolvedCase<IN, OUT>,
   prediction: OUT,
   judgeService: () => AxAIService,
+  trajectory: LearnTrajectory = plainTrajectory(),
 ): Promise<CaseScore> {
   const scorers: Record<string, number> = {}
   const reasons: string[] = []
   for (const [name, scorer] of metricsOf(spec)) {
-    const result = await scorer({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT> })
+    const result = await scorer({ prediction, example: { ...item.input, ...item.expected } as IN & Partial<OUT>, trajectory })
     const value = typeof result === 'object' && result !== null ? result.score : result
     const field = name === 'metric' ? 'metric' : `metrics.${name}`
     if (typeof value !== 'number' || !(value >= 0 && value <= 1))
@@ -52,8 +57,9 @@ export async function scoreCase<IN, OUT extends AxGenOut>(
       verdicts.push(
         await runJudge(judgeService(), {
           rubric: spec.judge,
-          input: item.input,
+          input: item.history ? { history: item.history, input: item.input } : item.input,
           prediction,
+          ...(spec.judgeTrajectory ? { trajectory } : {}),
           ...(item.criteria ? { criteria: item.criteria } : {}),
           ...(item.expected !== undefined ? { expected: item.expected } : {}),
         }),

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
+import type { AxAIService } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
 import { readJsonFile, readJsonLines, toPrettyJson, writeFileAtomic } from './formats/files.js'
 import { snapshotFiles } from './formats/layout.js'
@@ -7,7 +7,7 @@ import type { LearnCheckpoint, LearnTraceLine } from './formats/types.generated.
 import { evaluateGate, type GateBaseline, type GateResult } from './gate.js'
 import { appendHistory } from './history.js'
 import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
-import { buildProgram } from './optimize/program.js'
+import { programsFor, type ProgramForRun } from './optimize/program.js'
 import { specHash } from './optimize/spec-hash.js'
 import { judgeHash } from './judge.js'
 import { apiKeysOf, redact } from './redact.js'
@@ -70,7 +70,7 @@ export class SpecSession {
   private readonly previousByCase = new Map<string, LearnTraceLine[]>()
   /** The spec's own hashes, computed once: the spec does not change during a run. */
   private hashes: { spec: string; judge: string } | undefined
-  private configuredProgram: AxGen<Record<string, unknown>, AxGenOut> | undefined
+  private configuredPrograms: ProgramForRun | undefined
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
   /** Set by compareWith(): the baseline to use instead of the checkpoint's, possibly none at all. */
   private otherBaseline: { baseline: GateBaseline | undefined } | undefined
@@ -158,15 +158,14 @@ export class SpecSession {
 
   private service(caseId: string, role: TapeRole): TapeService {
     const { service, identity } = this.model(role)
-    return new TapeService(this.tape, this.options.live?.[role] ?? service, identity, { caseId, role })
+    const live = this.options.live?.[role] ?? service
+    // A tape behind this one (optimize's call cache) answers this case's tool calls too: it needs a run of its own.
+    return new TapeService(this.tape, live instanceof TapeService ? live.fork() : live, identity, { caseId, role })
   }
 
-  private program(): AxGen<Record<string, unknown>, AxGenOut> {
-    return (this.configuredProgram ??= this.configureProgram())
-  }
-
-  private configureProgram(): AxGen<Record<string, unknown>, AxGenOut> {
-    return buildProgram(this.spec, { ...this.checkpoint?.program, instruction: this.instruction })
+  /** The programs the cases run (see programsFor), made once: the spec does not change during a run. */
+  private programs(): ProgramForRun {
+    return (this.configuredPrograms ??= programsFor(this.spec, { ...this.checkpoint?.program, instruction: this.instruction }))
   }
 
   /** Runs one case on the student (`samples` replies), scores it, and keeps the result for the gate and traces.jsonl. */
@@ -181,7 +180,7 @@ export class SpecSession {
       const score = await evaluateCase({
         spec: this.spec,
         item,
-        program: this.program(),
+        program: this.programs(),
         student,
         judge: () => judge,
         ...(this.checkpoint?.program.modelConfig ? { modelConfig: this.checkpoint.program.modelConfig } : {}),
@@ -206,11 +205,15 @@ export class SpecSession {
 
   /**
    * A missing recording surfaces as ax's generic failure; report the tape's own error instead. A
-   * miss past the first sample means the spec asks for more samples than were recorded.
+   * miss past the first sample means the spec asks for more samples than were recorded. A program
+   * that got over a miss (an agent whose code caught a stale tool call's error) fails too.
    */
   private async withTapeErrors<T>(caseId: string, sample: number, run: () => Promise<T>): Promise<T> {
     try {
-      return await run()
+      const result = await run()
+      const miss = this.tape.missesOf(caseId)[0]
+      if (miss) throw miss
+      return result
     } catch (error) {
       const miss = this.tape.missesOf(caseId)[0]
       if (miss && sample > 0)
@@ -298,7 +301,7 @@ export class SpecSession {
   /** The spec no longer matches what its checkpoint's baseline was measured on. */
   specEditedSince(): boolean {
     const hashes = this.checkpoint?.hashes
-    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge) }
+    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge, this.spec.judgeTrajectory) }
     return hashes !== undefined && (hashes.spec !== this.hashes.spec || hashes.judge !== this.hashes.judge)
   }
 

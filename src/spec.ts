@@ -1,7 +1,9 @@
-import type { AxAIArgs, AxAIService, AxGen, AxGenOut } from '@ax-llm/ax'
+import type { AxAgent, AxAIArgs, AxAIService, AxGen, AxGenIn, AxGenOut } from '@ax-llm/ax'
 import { LearnError } from './errors.js'
+import type { LearnToolCall } from './formats/types.generated.js'
 import { hashOf } from './hash.js'
 import { findNotJson } from './json-data.js'
+import { isAgent, toolsOf, type SomeProgram } from './program/tools.js'
 import { redact } from './redact.js'
 import { unknownNameMessage } from './suggest.js'
 
@@ -20,21 +22,42 @@ export interface LearnAIArgs {
 /** `ai()` arguments or a ready ax service. */
 export type LearnModel = LearnAIArgs | AxAIService
 
+/** An earlier turn of a conversation: what the user sent, or what the program answered. */
+export type LearnTurn<IN, OUT> = { role: 'user'; input: IN } | { role: 'assistant'; output: OUT }
+
 export interface LearnCase<IN, OUT> {
-  /** Stable id for the recordings; defaults to a hash of `input`. */
+  /** Stable id for the recordings; defaults to a hash of `input` (and `history`). */
   id?: string
   /** Test name; defaults to the input, shortened. */
   name?: string
+  /** The input of the turn the program answers. */
   input: IN
+  /**
+   * The conversation before `input`: user and assistant turns, alternating, starting with the user.
+   * The program sees them as it would in a live chat (ax's memory); only the last turn is answered.
+   */
+  history?: LearnTurn<IN, OUT>[]
   /** Reference output, shown to the judge and to `metric` as part of `example`. */
   expected?: Partial<OUT>
   /** Extra rubric for this case only. */
   criteria?: string
 }
 
+/** What the program did to answer a case: its tool calls and its model calls. */
+export interface LearnTrajectory {
+  /** Every tool it called, in order, with the arguments, and the result or error (tools marked live included). */
+  toolCalls: LearnToolCall[]
+  /** Model calls it made (ax's steps: one, plus one after each round of tool calls). */
+  steps: number
+}
+
+export type { LearnToolCall }
+
 export interface LearnMetricArgs<IN, OUT> {
   prediction: OUT
   example: IN & Partial<OUT>
+  /** The tools called and the steps taken: check the right tool, its arguments, the number of steps. */
+  trajectory: LearnTrajectory
 }
 /** A metric's verdict: a score in [0, 1], or the score with the reason it was given (the optimizer's feedback). */
 export type LearnMetricResult = number | { score: number; reason?: string }
@@ -53,15 +76,28 @@ export interface LearnOptimizeOptions {
   generateExamples?: boolean
 }
 
+/** The judge's rubric, and whether it also sees the tool calls the program made. */
+export interface LearnJudgeOptions {
+  rubric: string
+  /** Show the judge the trajectory (each tool call with its arguments and result) beside the answer. Default false. */
+  trajectory?: boolean
+}
+
 export interface LearnSpecInput<IN, OUT extends AxGenOut> {
   /** Version key: recordings live in snapshots/<name>/. */
   name: string
-  program: AxGen<IN, OUT>
-  /** Seed prompt; required unless the program already carries an instruction. */
+  /** An ax() program (with or without `functions`), or an agent(). */
+  program: AxGen<IN, OUT> | AxAgent<IN & AxGenIn, OUT>
+  /** Seed prompt; required unless the program already carries an instruction (an agent's never does). */
   instruction?: string
   cases: LearnCase<IN, OUT>[]
-  /** Rubric for the LLM judge. */
-  judge?: string
+  /** Rubric for the LLM judge, or `{ rubric, trajectory: true }` for a judge that also sees the tool calls. */
+  judge?: string | LearnJudgeOptions
+  /**
+   * Tools that run in every mode, replay included: pure and local ones (a clock, a calculator). Every
+   * other tool's result is recorded beside the model call that asked for it and replayed.
+   */
+  liveTools?: string[]
   /**
    * Deterministic scorer in [0, 1], or `{ score, reason }`; averaged with the judge when both exist.
    * Without a reason, a failing case's feedback is what differs from `expected` ("expected high, got normal").
@@ -94,10 +130,15 @@ export interface LearnResolvedCase<IN, OUT> extends LearnCase<IN, OUT> {
 }
 
 export interface LearnSpec<IN = Record<string, unknown>, OUT extends AxGenOut = AxGenOut>
-  extends Omit<LearnSpecInput<IN, OUT>, 'cases'> {
+  extends Omit<LearnSpecInput<IN, OUT>, 'cases' | 'judge' | 'liveTools'> {
   readonly kind: 'vitest-learn/spec'
   instruction: string
   cases: LearnResolvedCase<IN, OUT>[]
+  /** The judge's rubric. */
+  judge?: string
+  /** The judge also sees the trajectory. */
+  judgeTrajectory: boolean
+  liveTools: string[]
   threshold: number
   tolerance: number
   samples: number
@@ -112,6 +153,7 @@ const knownFields: {
   spec: Record<keyof LearnSpecInput<unknown, AxGenOut>, true>
   case: Record<keyof LearnCase<unknown, unknown>, true>
   optimize: Record<keyof LearnOptimizeOptions, true>
+  judge: Record<keyof LearnJudgeOptions, true>
 } = {
   spec: {
     name: true,
@@ -119,6 +161,7 @@ const knownFields: {
     instruction: true,
     cases: true,
     judge: true,
+    liveTools: true,
     metric: true,
     metrics: true,
     samples: true,
@@ -130,8 +173,9 @@ const knownFields: {
     teacher: true,
     judgeModel: true,
   },
-  case: { id: true, name: true, input: true, expected: true, criteria: true },
+  case: { id: true, name: true, input: true, history: true, expected: true, criteria: true },
   optimize: { budget: true, synthCount: true, useTraces: true, generateExamples: true },
+  judge: { rubric: true, trajectory: true },
 }
 
 export const defaultThreshold = 0.8
@@ -210,7 +254,26 @@ export function caseName(input: unknown, secrets: readonly string[] = []): strin
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
-function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnResolvedCase<IN, OUT>[] {
+/** A case's earlier turns: user and assistant, alternating, starting with the user, each JSON data. */
+function checkHistory(history: unknown, field: string, inputFields: readonly string[], program: SomeProgram): void {
+  if (history === undefined) return
+  if (isAgent(program)) fail(field, 'is a conversation, but the program is an agent(), which keeps no chat memory', 'make it an ax() program, or put the earlier turns into an input field')
+  if (!Array.isArray(history) || history.length === 0 || history.length % 2 !== 0)
+    fail(field, 'must be pairs of turns: [{ role: \'user\', input }, { role: \'assistant\', output }, ...], the case\'s `input` being the last user turn')
+  history.forEach((turn: unknown, index) => {
+    const at = `${field}[${index}]`
+    const role = index % 2 === 0 ? 'user' : 'assistant'
+    const key = role === 'user' ? 'input' : 'output'
+    if (!isRecord(turn) || turn.role !== role || !isRecord(turn[key]))
+      fail(at, `must be { role: '${role}', ${key}: { ... } }: turns alternate, starting with the user`)
+    checkFields(turn, { role: true, [key]: true }, `${at}.`)
+    checkJsonData(turn[key], `${at}.${key}`)
+    const missing = role === 'user' ? inputFields.filter((name) => !(name in (turn[key] as Record<string, unknown>))) : []
+    if (missing.length > 0) fail(`${at}.input`, `lacks the program’s input field(s) ${missing.join(', ')}`)
+  })
+}
+
+function resolveCases<IN, OUT>(cases: unknown, inputFields: string[], program: SomeProgram): LearnResolvedCase<IN, OUT>[] {
   if (!Array.isArray(cases) || cases.length === 0)
     fail('cases', 'must be a non-empty array of { input, expected?, criteria? }')
   const seen = new Map<string, number>()
@@ -224,11 +287,12 @@ function resolveCases<IN, OUT>(cases: unknown, inputFields: string[]): LearnReso
     if (missing.length > 0) fail(`${field}.input`, `lacks the program’s input field(s) ${missing.join(', ')}`)
     if (item.expected !== undefined && !isRecord(item.expected)) fail(`${field}.expected`, 'must be an object of output fields')
     checkJsonData(item.expected, `${field}.expected`)
+    checkHistory(item.history, `${field}.history`, inputFields, program)
     if (item.criteria !== undefined && typeof item.criteria !== 'string') fail(`${field}.criteria`, 'must be a string')
     if (item.name !== undefined && typeof item.name !== 'string') fail(`${field}.name`, 'must be a string')
     if (item.id !== undefined && (typeof item.id !== 'string' || !namePattern.test(item.id)))
       fail(`${field}.id`, 'must be a string of letters, digits, dot, dash or underscore')
-    const id = (item.id as string | undefined) ?? hashOf(item.input, 12)
+    const id = (item.id as string | undefined) ?? hashOf(item.history === undefined ? item.input : { history: item.history, input: item.input }, 12)
     const earlier = seen.get(id)
     if (earlier !== undefined)
       fail(
@@ -253,18 +317,18 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     fail('name', `is ${input.name.length} characters long; it names the folder snapshots/<name>/, so it must be at most ${maxNameLength}`, 'choose a shorter name')
   const program = input.program as unknown
   if (
-    !isRecord(program) ||
-    typeof program.forward !== 'function' ||
-    typeof program.getSignature !== 'function' ||
-    typeof program.clone !== 'function'
+    !isAgent(program) &&
+    (!isRecord(program) ||
+      typeof program.forward !== 'function' ||
+      typeof program.getSignature !== 'function' ||
+      typeof program.clone !== 'function')
   )
-    fail('program', 'must be an ax program, e.g. ax(\'question:string -> answer:string\')')
-  const instruction = input.instruction ?? input.program.getInstruction()
+    fail('program', 'must be an ax program, e.g. ax(\'question:string -> answer:string\'), or an agent(...)')
+  const instruction = input.instruction ?? (isAgent(input.program) ? undefined : input.program.getInstruction())
   if (input.instruction !== undefined && typeof input.instruction !== 'string') fail('instruction', 'must be a string')
   if (typeof instruction !== 'string' || instruction.trim() === '')
     fail('instruction', 'is required: optimization cannot start from an empty prompt', 'add a seed prompt, e.g. instruction: \'Answer the question in one sentence.\'')
-  if (input.judge !== undefined && (typeof input.judge !== 'string' || input.judge.trim() === ''))
-    fail('judge', 'must be a non-empty rubric string')
+  const judge = resolveJudge(input.judge)
   if (input.metric !== undefined && typeof input.metric !== 'function') fail('metric', 'must be a function ({ prediction, example }) => number | { score, reason }')
   checkMetrics(input.metrics)
   if (input.judge === undefined && input.metric === undefined && input.metrics === undefined)
@@ -289,21 +353,53 @@ export function defineLearn<IN, OUT extends AxGenOut>(input: LearnSpecInput<IN, 
     if (input[key] !== undefined && !isModel(input[key]))
       fail(key, 'must be an ax service or ai() arguments such as { name: \'openai\', apiKey, config: { model } }')
   }
+  const liveTools = resolveLiveTools(input.liveTools, input.program as SomeProgram)
   const inputFields = input.program
     .getSignature()
     .getInputFields()
     .filter((field) => !field.isOptional)
     .map((field) => field.name)
+  const { judge: _judge, liveTools: _liveTools, ...rest } = input
   return {
-    ...input,
+    ...rest,
     kind: 'vitest-learn/spec',
     instruction,
-    cases: resolveCases<IN, OUT>(input.cases, inputFields),
+    ...(judge ? { judge: judge.rubric } : {}),
+    judgeTrajectory: judge?.trajectory ?? false,
+    liveTools,
+    cases: resolveCases<IN, OUT>(input.cases, inputFields, input.program as SomeProgram),
     threshold: input.threshold ?? defaultThreshold,
     tolerance: input.tolerance ?? defaultTolerance,
     samples: input.samples ?? defaultSamples,
     judgeSamples: input.judgeSamples ?? defaultJudgeSamples,
   }
+}
+
+/** `judge` as a rubric string, or `{ rubric, trajectory }`. */
+function resolveJudge(judge: unknown): Required<LearnJudgeOptions> | undefined {
+  if (judge === undefined) return undefined
+  if (typeof judge === 'string') {
+    if (judge.trim() === '') fail('judge', 'must be a non-empty rubric string, or { rubric, trajectory }')
+    return { rubric: judge, trajectory: false }
+  }
+  if (!isRecord(judge)) fail('judge', 'must be a rubric string, or { rubric, trajectory }')
+  checkFields(judge, knownFields.judge, 'judge.')
+  if (typeof judge.rubric !== 'string' || judge.rubric.trim() === '') fail('judge.rubric', 'must be a non-empty rubric string')
+  if (judge.trajectory !== undefined && typeof judge.trajectory !== 'boolean') fail('judge.trajectory', 'must be true or false')
+  return { rubric: judge.rubric, trajectory: judge.trajectory ?? false }
+}
+
+/** Names of the program's tools, each one it has, that run live in every mode. */
+function resolveLiveTools(liveTools: unknown, program: SomeProgram): string[] {
+  if (liveTools === undefined) return []
+  if (!Array.isArray(liveTools) || liveTools.some((name) => typeof name !== 'string'))
+    fail('liveTools', 'must be an array of tool names, e.g. [\'currentTime\']')
+  const names = toolsOf(program).map((tool) => tool.name)
+  liveTools.forEach((name: string, index) => {
+    if (!names.includes(name))
+      fail(`liveTools[${index}]`, names.length === 0 ? `names "${name}", but the program has no functions` : unknownNameMessage('tool', name, names))
+  })
+  return liveTools as string[]
 }
 
 /**

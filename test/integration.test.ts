@@ -196,11 +196,11 @@ describe('a project using the plugin', () => {
 
   it('reports a tape in a newer format with its path, the version and the fix, and leaves it untouched, even under -u', async () => {
     const original = await tape()
-    await project.write('snapshots/support/tape.json', original.replace('"format": 2', '"format": 3'))
+    await project.write('snapshots/support/tape.json', original.replace('"format": 2', '"format": 4'))
     const newer = await tape()
     for (const run of [await live(), await live(['-u'])]) {
       expect(run.code).toBe(1)
-      expect(run.output).toContain('snapshots/support/tape.json › format: is tape format 3, written by a newer vitest-learn')
+      expect(run.output).toContain('snapshots/support/tape.json › format: is tape format 4, written by a newer vitest-learn')
       expect(run.output).toContain('fix: upgrade vitest-learn (npm install -D vitest-learn@latest)')
     }
     expect(await tape()).toBe(newer)

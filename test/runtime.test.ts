@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ai, ax, AxMockAIService } from '@ax-llm/ax'
+import { ai, ax, AxMockAIService, type AxChatRequest } from '@ax-llm/ax'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toPrettyJson } from '../src/formats/files.js'
 import { AxLearn, AxMemoryStorage, createStorage, type AxCheckpoint, type AxStorage, type AxStorageItem, type AxStorageQuery, type AxTrace, type LearnStorage } from '../src/index.js'
@@ -255,6 +255,25 @@ describe('AxLearn with checkpoints: the snapshot folder the test suite commits',
     expect(learner.getCheckpoint()?.version).toBe(1)
     expect(learner.getInstruction()).toBe('Committed instruction.')
     expect((await readdir(join(snapshots, 'support'))).sort()).toEqual(['checkpoint.json', 'checkpoints'])
+  })
+
+  it("applies a committed tool description: the model is offered the tool as the checkpoint describes it", async () => {
+    const lookup = { name: 'lookup_order', description: 'Looks up an order.', parameters: { type: 'object', properties: { order_id: { type: 'string', description: 'Order number' } } }, func: async () => ({}) }
+    const program = { instruction: 'Answer.', componentMap: { 'root::instruction': 'Answer.', 'root::fn:lookup_order:desc': 'Pass the digits only.' } }
+    await mkdir(join(snapshots, 'tools'), { recursive: true })
+    await writeFile(join(snapshots, 'tools', 'checkpoint.json'), toPrettyJson({ format: 1, name: 'tools', version: 1, parent: null, created: '2024-01-01T00:00:00.000Z', program }))
+    const requests: AxChatRequest<unknown>[] = []
+    const model = new AxMockAIService<string>({
+      features: { functions: true, streaming: false },
+      chatResponse: async (req) => {
+        requests.push(req as AxChatRequest<unknown>)
+        return { results: [{ index: 0, content: 'Answer: fine', finishReason: 'stop' }] }
+      },
+    })
+    const learner = new AxLearn(ax('question:string -> answer:string', { functions: [lookup] }), { name: 'tools', storage: 'memory:', checkpoints: snapshots })
+    await learner.forward(model, { question: 'Where is #A-1042?' })
+    expect(requests[0]!.functions?.[0]?.description).toBe('Pass the digits only.')
+    expect(String(requests[0]!.chatPrompt[0]!.content)).toContain('Pass the digits only.')
   })
 
   it('runs the seed when the spec has no checkpoint yet, and says so when the folder is missing', async () => {

@@ -1,6 +1,7 @@
-import { ax, AxMockAIService } from '@ax-llm/ax'
+import { agent, ax, AxMockAIService } from '@ax-llm/ax'
 import { describe, expect, it } from 'vitest'
 import { LearnError } from '../src/errors.js'
+import { judgeHash } from '../src/judge.js'
 import { caseName, defaultThreshold, defaultTolerance, defineLearn, isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 
 const program = () => ax('customer_query:string -> polite_reply:string')
@@ -109,9 +110,84 @@ describe('defineLearn: unknown fields', () => {
       student: { name: 'openai', apiKey: 'k' },
       teacher: { name: 'openai', apiKey: 'k' },
       judgeModel: { name: 'openai', apiKey: 'k' },
-      cases: [{ id: 'a', name: 'A', input: { customer_query: 'a' }, expected: { polite_reply: 'b' }, criteria: 'c' }],
+      cases: [
+        {
+          id: 'a',
+          name: 'A',
+          input: { customer_query: 'a' },
+          history: [{ role: 'user', input: { customer_query: 'hi' } }, { role: 'assistant', output: { polite_reply: 'hello' } }],
+          expected: { polite_reply: 'b' },
+          criteria: 'c',
+        },
+      ],
+      judge: { rubric: 'Polite.', trajectory: true },
     })
     expect(spec.cases).toHaveLength(1)
+    expect(spec.judge).toBe('Polite.')
+    expect(spec.judgeTrajectory).toBe(true)
+  })
+})
+
+describe('defineLearn: tools', () => {
+  const lookup = { name: 'lookup_order', description: 'Looks up an order.', parameters: { type: 'object', properties: {} }, func: async () => ({}) }
+  const withTools = () => ({ ...validSpec(), program: ax('customer_query:string -> polite_reply:string', { functions: [lookup] }) })
+
+  it('accepts live tools the program has', () => {
+    expect(define({ ...withTools(), liveTools: ['lookup_order'] }).liveTools).toEqual(['lookup_order'])
+    expect(define(withTools()).liveTools).toEqual([])
+  })
+
+  it('rejects a live tool the program lacks, suggesting the one it most likely meant', () => {
+    const error = expectRejected({ ...withTools(), liveTools: ['lookup_ordr'] }, 'liveTools[0]')
+    expect(error.detail).toBe('unknown tool "lookup_ordr"; did you mean "lookup_order"?')
+  })
+
+  it('rejects live tools for a program without functions, and a value that is not a list of names', () => {
+    expectRejected(withField('liveTools', ['clock']), 'liveTools[0]', 'the program has no functions')
+    expectRejected({ ...withTools(), liveTools: 'lookup_order' }, 'liveTools', 'must be an array of tool names')
+  })
+
+  it('accepts an agent() program, whose instruction the spec must give', () => {
+    const program = agent('customer_query:string -> polite_reply:string', { functions: [lookup], contextFields: [] })
+    expect(define({ ...validSpec(), program }).instruction).toBe('Reply politely to the customer support message.')
+    expectRejected({ ...withoutField('instruction'), program }, 'instruction', 'is required')
+  })
+})
+
+describe('defineLearn: judge options', () => {
+  it('rejects a misspelled judge option and a rubric that is empty', () => {
+    expect(expectRejected(withField('judge', { rubric: 'Polite.', trajectry: true }), 'judge.trajectry').detail).toBe(
+      'unknown field "trajectry"; did you mean "trajectory"?',
+    )
+    expectRejected(withField('judge', { rubric: ' ' }), 'judge.rubric', 'non-empty rubric')
+    expectRejected(withField('judge', { rubric: 'Polite.', trajectory: 'yes' }), 'judge.trajectory', 'true or false')
+  })
+
+  it('keeps the judge hash of a rubric string, so existing checkpoints stay current, and changes it when the judge sees the trajectory', () => {
+    expect(judgeHash('Polite.', false)).toBe(judgeHash('Polite.'))
+    expect(judgeHash('Polite.', true)).not.toBe(judgeHash('Polite.'))
+  })
+})
+
+describe('defineLearn: conversations', () => {
+  const turns = (...history: unknown[]) => withCases({ input: { customer_query: 'And now?' }, history })
+  const user = { role: 'user', input: { customer_query: 'Hi' } }
+  const assistant = { role: 'assistant', output: { polite_reply: 'Hello' } }
+
+  it('gives a case with a history an id of its own', () => {
+    const [plain, chat] = define(withCases({ input: { customer_query: 'And now?' } }, { input: { customer_query: 'And now?' }, history: [user, assistant] })).cases
+    expect(plain!.id).not.toBe(chat!.id)
+  })
+
+  it('rejects turns out of order, a user turn lacking an input field, and an odd number of turns', () => {
+    expectRejected(turns(assistant, user), 'cases[0].history[0]', "must be { role: 'user', input: { ... } }")
+    expectRejected(turns({ role: 'user', input: { other: 'x' } }, assistant), 'cases[0].history[0].input', 'lacks the program’s input field(s) customer_query')
+    expectRejected(turns(user), 'cases[0].history', 'must be pairs of turns')
+  })
+
+  it('rejects a conversation for an agent(), which keeps no chat memory', () => {
+    const program = agent('customer_query:string -> polite_reply:string', { contextFields: [] })
+    expectRejected({ ...turns(user, assistant), program }, 'cases[0].history', 'the program is an agent()')
   })
 })
 

@@ -572,13 +572,13 @@ describe('a format 1 tape (before shared texts)', () => {
 describe('a tape in a format this version does not know', () => {
   it.each(['new', 'none', 'all'] as const)('fails Tape.load in mode %s, naming the file, the version and the fix, and is left untouched', async (mode) => {
     await record(['order'])
-    const text = (await readText()).replace('"format": 2', '"format": 3')
+    const text = (await readText()).replace('"format": 2', '"format": 4')
     await writeFile(path, text)
     const error = await loadTape(mode).then(() => undefined, (failure: unknown) => failure)
     expect(error).toBeInstanceOf(LearnError)
     expect((error as LearnError).file).toBe(path)
     expect((error as LearnError).field).toBe('format')
-    expect((error as LearnError).message).toContain(`${path} › format: is tape format 3, written by a newer vitest-learn`)
+    expect((error as LearnError).message).toContain(`${path} › format: is tape format 4, written by a newer vitest-learn`)
     expect((error as LearnError).fix).toMatch(/^upgrade vitest-learn \(npm install -D vitest-learn@latest\)/)
     expect(await readText()).toBe(text)
   })

@@ -9,12 +9,18 @@ import { assertFormat } from './validate.js'
 // content used more than once) once, as its lines, in `texts`, ordered by the text itself, so a
 // changed instruction shows in a diff as that line changing in place; messages refer to it with
 // `text: <id>`. It also leaves out `usage` where the response reports the same, and puts small
-// objects on one line. In memory every entry is whole (format 1's shape), and keys, the hashes of
-// whole requests, are the same in both formats: migrating re-keys nothing.
+// objects on one line. Format 3 is format 2 whose entries may hold the tool calls their answer asked
+// for (`tools`); it is written only for a tape that holds some, so a tape without tool calls stays
+// format 2, byte for byte, and an older vitest-learn meeting tool calls says to upgrade rather than
+// calling the file broken. In memory every entry is whole (format 1's shape), and keys, the hashes
+// of whole requests, are the same in every format: migrating re-keys nothing.
 
-/** The format this version writes. */
+/** The oldest format this version writes (for a tape without tool calls): older ones are migrated under -u. */
 export const tapeFormat = 2
-const readableFormats: readonly number[] = [1, 2]
+const readableFormats: readonly number[] = [1, 2, 3]
+
+/** The format a tape of these entries is written in: 3 when any holds tool calls, else 2. */
+export const formatFor = (entries: readonly LearnTapeEntry[]): LearnTape['format'] => (entries.some((entry) => entry.tools?.length) ? 3 : tapeFormat)
 
 /** A tape format this version cannot read: never overwritten, not even under -u. */
 export class TapeFormatError extends LearnError {}
@@ -60,7 +66,7 @@ export async function readTapeFile(path: string, fix: string): Promise<TapeFile 
   const format = isRecord(value) ? value.format : undefined
   if (typeof format === 'number' && !readableFormats.includes(format))
     throw new TapeFormatError(
-      `is tape format ${format}, written by a newer vitest-learn; this version reads formats ${readableFormats.join(' and ')}. It was left untouched`,
+      `is tape format ${format}, written by a newer vitest-learn; this version reads formats ${readableFormats.slice(0, -1).join(', ')} and ${readableFormats.at(-1)}. It was left untouched`,
       { file: path, field: 'format', fix: 'upgrade vitest-learn (npm install -D vitest-learn@latest), as whoever recorded it did' },
     )
   assertFormat('tape', value, path, fix)
@@ -115,7 +121,7 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
     if (id === undefined) shared.set(content, (id = textId(content)))
     return swapKey(message, 'content', 'text', id)
   }
-  const fileEntries = entries.map(({ key, case: caseId, role, request, response, usage, costUsd, latencyMs }): LearnTapeEntry => {
+  const fileEntries = entries.map(({ key, case: caseId, role, request, response, usage, costUsd, latencyMs, tools }): LearnTapeEntry => {
     const { provider, model, modelConfig, messages, functions, stream } = request
     const fileRequest: LearnTapeRequest = { provider, model, modelConfig, messages: messages.map(compact), functions, stream }
     return {
@@ -127,6 +133,7 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
       ...(usage && !sameUsage(usage, responseUsage(response)) ? { usage } : {}),
       ...(costUsd !== undefined ? { costUsd } : {}),
       latencyMs,
+      ...(tools?.length ? { tools } : {}),
     }
   })
   const texts = Object.fromEntries(
@@ -134,6 +141,6 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([text, id]) => [id, text.split('\n')]),
   )
-  const tape: LearnTape = { format: tapeFormat, spec, texts, entries: fileEntries }
+  const tape: LearnTape = { format: formatFor(entries), spec, texts, entries: fileEntries }
   return `${compactJson(tape, 100)}\n`
 }

@@ -36,13 +36,13 @@ export type LearnTapeResponse =
     }
 
 /**
- * snapshots/<spec>/tape.json: every model call a spec made, keyed by a hash of the request and an occurrence index. Format 2 stores shared prompt text once, in `texts`; format 1 (no `texts`) is still read, and rewritten as format 2 on the next write.
+ * snapshots/<spec>/tape.json: every model call a spec made, keyed by a hash of the request and an occurrence index, with the tool calls each answer asked for. Format 2 stores shared prompt text once, in `texts`; format 3 is format 2 with tool calls, and is written only for a tape that holds some; format 1 (no `texts`) is still read, and rewritten as format 2 or 3 on the next write.
  */
 export interface LearnTape {
   /**
-   * Version of this file format: 2 is written; 1 is read as it is.
+   * Version of this file format: 3 is written for a tape with tool calls, 2 for one without; 1 is read as it is.
    */
-  format: 1 | 2
+  format: 1 | 2 | 3
   /**
    * Name of the spec that recorded this tape.
    */
@@ -76,6 +76,10 @@ export interface LearnTapeEntry {
   usage?: LearnUsage
   costUsd?: number
   latencyMs: number
+  /**
+   * The tool calls this answer asked for, in the order they were made: their arguments and result (or error). Replayed instead of running the tool; tools marked live are never recorded.
+   */
+  tools?: LearnToolCall[]
 }
 /**
  * Everything that shapes the model's answer; its hash is the first part of the key.
@@ -99,6 +103,36 @@ export interface LearnTapeRequest {
    * Whether the caller asked for a stream; null when it left it to the provider's default.
    */
   stream: boolean | null
+}
+export interface LearnToolCall {
+  /**
+   * The function's name.
+   */
+  name: string
+  /**
+   * The arguments it was called with.
+   */
+  arguments: {
+    [k: string]: unknown
+  }
+  /**
+   * What it returned, as JSON; absent when it returned nothing or failed.
+   */
+  result?: unknown
+  error?: LearnToolError
+}
+/**
+ * The error it threw.
+ */
+export interface LearnToolError {
+  message: string
+  /**
+   * Set when the tool rejected its arguments (ax's AxFunctionError): the model is told what to fix.
+   */
+  fields?: {
+    field: string
+    message: string
+  }[]
 }
 
 /**
@@ -300,6 +334,10 @@ export interface LearnOptimizeRunCandidate {
    * The problem it was proposed to fix.
    */
   theme?: string
+  /**
+   * The text a proposal rewrote: its key in the component map (the instruction, or a tool's description).
+   */
+  component?: string
   instruction: string
   /**
    * Its mean judged score on the training cases seen (measured, or assumed from its parent).

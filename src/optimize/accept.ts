@@ -41,7 +41,7 @@ export async function acceptBaseline(input: AcceptInput): Promise<LearnCheckpoin
     created: new Date().toISOString(),
     program: committedProgram({ ...current?.program, instruction: current?.program.instruction || spec.instruction }),
     baseline: { mean: mean(Object.values(scores)), scores, samples: spec.samples },
-    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge) },
+    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
     optimizer: { type: 'accepted', stats: { acceptedFrom: current?.version ?? null } },
   }
   await writeCheckpoint(input.snapshotDir, checkpoint)

@@ -1,10 +1,11 @@
 import type { AxAIService, AxGenOut } from '@ax-llm/ax'
 import type { LearnProgramState } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
-import { scoreCase, type CaseScore } from '../scoring.js'
+import { plainTrajectory, scoreCase, type CaseScore } from '../scoring.js'
 import { mean } from '../stats.js'
 import { forwardStep } from '../forward.js'
-import type { SomeLearnCase, SomeLearnSpec } from '../spec.js'
+import type { LearnTrajectory, SomeLearnCase, SomeLearnSpec } from '../spec.js'
+import { ToolRecorder } from '../tool-recorder.js'
 import { createLimiter, type Limiter } from './limit.js'
 import { buildProgram, effectiveState, stateKey } from './program.js'
 
@@ -12,6 +13,8 @@ import { buildProgram, effectiveState, stateKey } from './program.js'
 export interface CaseEvaluation {
   caseId: string
   prediction: AxGenOut
+  /** The tools it called and the model calls it made. */
+  trajectory: LearnTrajectory
   score: number
   reasons: string
   /** The program or the judge failed on this case; it scores 0. */
@@ -70,7 +73,7 @@ export class Evaluator {
 
   /** `state` must be effective (see effectiveState), so equal prompts share one memo entry. */
   private evaluate(state: LearnProgramState, item: SomeLearnCase, priority: 'foreground' | 'background'): Promise<CaseEvaluation> {
-    const key = hashOf({ state: stateKey(state), input: item.input, expected: item.expected, criteria: item.criteria })
+    const key = hashOf({ state: stateKey(state), input: item.input, history: item.history, expected: item.expected, criteria: item.criteria })
     let pending = this.evaluations.get(key)
     if (!pending) {
       const started = this.limit(() => this.run(state, item), priority)
@@ -85,32 +88,43 @@ export class Evaluator {
   }
 
   private async run(state: LearnProgramState, item: SomeLearnCase): Promise<CaseEvaluation> {
-    if (this.options.stopped?.()) return { caseId: item.id, prediction: {}, score: 0, reasons: '', skipped: true }
+    const { spec } = this.options
+    const tools = ToolRecorder.forRun(this.options.student, spec.liveTools)
+    const outcome = (prediction: AxGenOut, rest: Pick<CaseEvaluation, 'score' | 'reasons' | 'error' | 'skipped'>): CaseEvaluation => ({
+      caseId: item.id,
+      prediction,
+      trajectory: tools.trajectory,
+      ...rest,
+    })
+    if (this.options.stopped?.()) return outcome({}, { score: 0, reasons: '', skipped: true })
     let prediction: AxGenOut = {}
     try {
       const [answer, expected] = await Promise.all([
-        forwardStep(buildProgram(this.options.spec, state), this.options.student, item.input, state.modelConfig),
+        forwardStep(buildProgram(spec, state, { wrapTool: tools.wrap }), tools.service, item.input, {
+          ...(state.modelConfig ? { modelConfig: state.modelConfig } : {}),
+          ...(item.history ? { history: item.history } : {}),
+        }),
         item.expected === undefined ? this.options.reference?.(item) : undefined,
       ])
       prediction = answer
-      const verdict = await this.score(expected ? { ...item, expected } : item, prediction)
-      return { caseId: item.id, prediction, score: verdict.score, reasons: verdict.reasons }
+      const verdict = await this.score(expected ? { ...item, expected } : item, prediction, tools.trajectory)
+      return outcome(prediction, { score: verdict.score, reasons: verdict.reasons })
     } catch (error) {
-      if (this.options.stopped?.()) return { caseId: item.id, prediction, score: 0, reasons: '', skipped: true }
+      if (this.options.stopped?.()) return outcome(prediction, { score: 0, reasons: '', skipped: true })
       const message = messageOf(error)
       this.errors++
       this.options.onError?.(item.id, message)
       this.feedback.set(feedbackKey(item.input, prediction), `score 0: the program failed on this input (${message})`)
-      return { caseId: item.id, prediction, score: 0, reasons: '', error: message }
+      return outcome(prediction, { score: 0, reasons: '', error: message })
     }
   }
 
-  /** The spec's judge and metric on one prediction, memoized: equal predictions are judged once. */
-  score(item: SomeLearnCase, prediction: AxGenOut): Promise<CaseScore> {
-    const key = hashOf({ input: item.input, expected: item.expected, criteria: item.criteria, prediction })
+  /** The spec's judge and metric on one prediction (and what the program did), memoized: equal ones are judged once. */
+  score(item: SomeLearnCase, prediction: AxGenOut, trajectory: LearnTrajectory = plainTrajectory()): Promise<CaseScore> {
+    const key = hashOf({ input: item.input, history: item.history, expected: item.expected, criteria: item.criteria, prediction, trajectory })
     let pending = this.scores.get(key)
     if (!pending) {
-      pending = scoreCase(this.options.spec, item, prediction, () => this.options.judge)
+      pending = scoreCase(this.options.spec, item, prediction, () => this.options.judge, trajectory)
       this.scores.set(key, pending)
       pending.then(
         (verdict) => this.feedback.set(feedbackKey(item.input, prediction), `score ${verdict.score.toFixed(2)}: ${verdict.reasons || 'no reasons given'}`),

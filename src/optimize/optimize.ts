@@ -17,10 +17,10 @@ import { decide, type Decision } from './decision.js'
 import { unifiedDiff } from './diff.js'
 import { Evaluator, summarize, type CaseEvaluation } from './evaluate.js'
 import { createLimiter, type Limiter } from './limit.js'
-import { effectiveState } from './program.js'
+import { buildProgram, componentsOf, effectiveState, primaryInstructionKey } from './program.js'
 import { defaultPlan, runSearch, type SearchProgress, type SearchResult } from './search.js'
 import { specHash } from './spec-hash.js'
-import type { OptimizeOptions, OptimizePhase, OptimizeResult, OptimizeStats } from './types.js'
+import type { ComponentChange, OptimizeOptions, OptimizePhase, OptimizeResult, OptimizeStats } from './types.js'
 
 const defaults = { budget: 20, synthCount: 50, useTraces: true, generateExamples: true, concurrency: 8, seed: 1, holdoutShare: 0.3, traceLimit: 100 }
 /** Cache writes during the run, at most this often (the journal keeps every call in between). */
@@ -291,6 +291,7 @@ class OptimizeRun {
       validation: comparison.n,
     }
     const { meter } = this.calls
+    const labels = [this.current ? `v${this.current.version}` : 'seed', 'candidate'] as const
     const outcome: OptimizeResult = {
       decision: 'kept-previous',
       ...(this.current ? { previousVersion: this.current.version } : {}),
@@ -300,8 +301,9 @@ class OptimizeRun {
       instruction: {
         before: this.start.instruction,
         after: search.state.instruction,
-        diff: unifiedDiff(this.start.instruction, search.state.instruction, [this.current ? `v${this.current.version}` : 'seed', 'candidate']),
+        diff: unifiedDiff(this.start.instruction, search.state.instruction, [...labels]),
       },
+      components: changedComponents(spec, this.start, search.state, labels),
       cost: { calls: meter.calls, usage: { ...meter.usage }, usd: roundUsd(meter.usd) },
       stats,
       stoppedBy: meter.stopped ? 'cost-cap' : search.stoppedBy,
@@ -366,6 +368,17 @@ class OptimizeRun {
 
 const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6
 
+/** The texts `after` changed from `before`, each with a diff headed by what it is. */
+function changedComponents(spec: SomeLearnSpec, before: LearnProgramState, after: LearnProgramState, labels: readonly [string, string]): ComponentChange[] {
+  const primary = primaryInstructionKey(spec)
+  return componentsOf(buildProgram(spec, before)).flatMap((component) => {
+    const [old, now] = [before.componentMap?.[component.key] ?? component.current, after.componentMap?.[component.key] ?? component.current]
+    if (old === now) return []
+    const label = component.kind === 'tool' ? `tool ${component.tool}` : component.key === primary ? 'instruction' : component.key
+    return [{ key: component.key, label, before: old, after: now, diff: unifiedDiff(old, now, [`${labels[0]}: ${label}`, `${labels[1]}: ${label}`]) }]
+  })
+}
+
 function scoreSummary(evaluations: readonly CaseEvaluation[]) {
   const { mean, perCase } = summarize(evaluations.filter((evaluation) => !evaluation.error && !evaluation.skipped))
   return { mean, perCase }
@@ -397,7 +410,7 @@ function checkpointOf(input: CheckpointInput): LearnCheckpoint {
     program: committedProgram(input.program),
     score: input.comparison.meanAfter,
     baseline: { mean: baseline.mean, scores: baseline.perCase },
-    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge) },
+    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
     optimizer: { type: 'vitest-learn', stats: { ...outcome.stats, stoppedBy: outcome.stoppedBy, comparison: { ...input.comparison } } },
     cost: outcome.cost,
   }

@@ -1,5 +1,6 @@
 import type { AxGenOut } from '@ax-llm/ax'
 import type { LearnProgramState } from '../formats/types.generated.js'
+import type { LearnTrajectory } from '../spec.js'
 import { mean } from '../stats.js'
 import { problemsOf, showsTheme, themesOf, type Problem, type Theme } from './feedback.js'
 import type { CaseEvaluation } from './evaluate.js'
@@ -9,13 +10,15 @@ export interface CaseView {
   score: number
   problems: Problem[]
   prediction: AxGenOut
+  /** The tools called and the model calls made for the prediction. */
+  trajectory: LearnTrajectory
   /** Measured on this very candidate (not inherited from an ancestor). */
   measured: boolean
 }
 
 export type CandidateOrigin =
   | { kind: 'start' }
-  | { kind: 'proposal'; theme: string }
+  | { kind: 'proposal'; theme: string; component: string }
   | { kind: 'merge'; of: readonly number[] }
 
 export interface Candidate {
@@ -35,6 +38,7 @@ export const viewOf = (evaluation: CaseEvaluation): CaseView => ({
   score: evaluation.score,
   problems: evaluation.error ? [{ key: 'the program failed', text: `The program failed: ${evaluation.error}` }] : problemsOf(evaluation.reasons),
   prediction: evaluation.prediction,
+  trajectory: evaluation.trajectory,
   measured: true,
 })
 

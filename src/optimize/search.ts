@@ -7,8 +7,8 @@ import type { Evaluator } from './evaluate.js'
 import { showsTheme, type Problem, type Theme } from './feedback.js'
 import { mergeInstructions, sentenceSetKey } from './merge.js'
 import { CandidatePool, viewOf, type Candidate } from './pool.js'
-import { effectiveState, stateKey, withInstruction } from './program.js'
-import { proposeInstruction } from './propose.js'
+import { buildProgram, componentsOf, effectiveState, primaryInstructionKey, stateKey, withComponent, type ProgramComponent } from './program.js'
+import { proposeText } from './propose.js'
 
 /**
  * How a search spends its rounds. A round: pick a parent from the Pareto front, take its most
@@ -77,15 +77,26 @@ interface Target {
   proposals: number
 }
 
-/** A child on trial: the problem it was proposed for, the cases that show it, and the cases that check for harm. */
+/** A proposal not kept for a problem, on which parent and in which component; `text` is what was proposed, when it was new and evaluated. */
+interface Try {
+  parent: number
+  component: string
+  text?: string
+}
+
+/** A child on trial: the problem it was proposed for, the component it rewrote, the cases that show the problem, and the cases that check for harm. */
 interface Trial {
   child: Candidate
   theme: Theme
+  component: string
   focus: string[]
   checks: string[]
 }
 
-/** A reflective, Pareto-based search over instructions that learns several fixes per run. */
+/**
+ * A reflective, Pareto-based search over a program's texts (its instruction, and its tools'
+ * descriptions) that learns several fixes per run.
+ */
 export async function runSearch(options: SearchOptions): Promise<SearchResult> {
   return new Search(options).run()
 }
@@ -95,11 +106,10 @@ class Search {
   private readonly random: () => number
   private readonly cases: Map<string, OptimizeCase>
   private readonly progress: SearchProgress
-  /**
-   * Tries for a problem that were not kept, and on which parent (a kept try does not count: a problem
-   * may have several causes). `instruction` is what was proposed, when it was new and evaluated.
-   */
-  private readonly tried = new Map<string, { parent: number; instruction?: string }[]>()
+  /** Tries for a problem that were not kept (a kept try does not count: a problem may have several causes). */
+  private readonly tried = new Map<string, Try[]>()
+  /** The texts the search may rewrite, as the start has them. */
+  private readonly components: ProgramComponent[]
   /** Batches of unseen training cases looked at in a row without finding anything to fix. */
   private emptyLooks = 0
   /** Every candidate made, kept or not, in order: the search's history. */
@@ -113,6 +123,7 @@ class Search {
     this.random = seededRandom(options.seed)
     this.cases = new Map(options.train.map((item) => [item.id, item]))
     this.progress = { round: 0, rounds: options.plan.rounds, bestScore: 0, proposals: 0, accepted: 0, merges: 0 }
+    this.components = componentsOf(buildProgram(options.spec, options.start))
   }
 
   async run(): Promise<SearchResult> {
@@ -237,7 +248,7 @@ class Search {
    */
   private attemptsLeft(parent: Candidate, theme: Theme): number {
     const tries = this.tried.get(theme.key) ?? []
-    const failures = tries.filter((attempt) => attempt.instruction !== undefined).length
+    const failures = tries.filter((attempt) => attempt.text !== undefined).length
     const slip = parent.addressed.includes(theme.key)
     const onParent = tries.filter((attempt) => attempt.parent === parent.id).length
     const { attempts } = this.options.plan
@@ -270,17 +281,17 @@ class Search {
   private async playRound(parent: Candidate, targets: readonly Target[], round: number): Promise<Candidate[]> {
     const proposals = (await Promise.all(targets.map((target) => this.propose(parent, target)))).flat()
     const trials: Trial[] = []
-    for (const { theme, focus, instruction } of proposals) {
+    for (const { theme, focus, component, text } of proposals) {
       const tried = this.triesOf(theme)
-      const state = instruction === undefined ? undefined : withInstruction(this.options.spec, parent.state, instruction)
-      if (instruction === undefined || !state || this.seen.has(this.seenKey(state))) {
-        tried.push({ parent: parent.id })
+      const state = text === undefined ? undefined : withComponent(this.options.spec, parent.state, component, text)
+      if (text === undefined || !state || this.seen.has(this.seenKey(state))) {
+        tried.push({ parent: parent.id, component })
         continue
       }
       this.seen.add(this.seenKey(state))
       const checks = this.shuffled([...parent.views.keys()].filter((caseId) => !focus.includes(caseId))).slice(0, this.options.plan.checks)
-      const child = this.make({ parent: parent.id, round, origin: { kind: 'proposal', theme: theme.text }, state, views: new Map(), fixed: [], addressed: [...parent.addressed, theme.key] })
-      trials.push({ child, theme, focus, checks })
+      const child = this.make({ parent: parent.id, round, origin: { kind: 'proposal', theme: theme.text, component }, state, views: new Map(), fixed: [], addressed: [...parent.addressed, theme.key] })
+      trials.push({ child, theme, component, focus, checks })
     }
     const verdicts = await Promise.all(trials.map((trial) => this.evaluateChild(parent, trial)))
     const kept: Candidate[] = []
@@ -290,42 +301,73 @@ class Search {
         this.keep(trial.child)
         this.progress.accepted++
         kept.push(trial.child)
-      } else this.triesOf(trial.theme).push({ parent: parent.id, instruction: trial.child.state.instruction })
+      } else this.triesOf(trial.theme).push({ parent: parent.id, component: trial.component, text: trial.child.state.componentMap?.[trial.component] })
     })
     return kept
   }
 
-  private triesOf(theme: Theme): { parent: number; instruction?: string }[] {
+  private triesOf(theme: Theme): Try[] {
     let tries = this.tried.get(theme.key)
     if (!tries) this.tried.set(theme.key, (tries = []))
     return tries
   }
 
   /**
-   * A problem's focus cases, split into one set per proposal, and the teacher's new instruction for
-   * each set (undefined when it proposed nothing new); none when the problem no longer shows.
+   * A problem's focus cases, split into one set per proposal, and the teacher's new text for each set
+   * (undefined when it proposed nothing new), each set in a component of its own (see componentFor);
+   * none when the problem no longer shows.
    */
-  private async propose(parent: Candidate, { theme, proposals }: Target): Promise<{ theme: Theme; focus: string[]; instruction: string | undefined }[]> {
+  private async propose(parent: Candidate, { theme, proposals }: Target): Promise<{ theme: Theme; focus: string[]; component: string; text: string | undefined }[]> {
     const { focus: size } = this.options.plan
     const cases = await this.focusOf(parent, theme, size * proposals)
     const sets = Array.from({ length: Math.ceil(cases.length / size) }, (_, index) => cases.slice(index * size, (index + 1) * size))
     return Promise.all(
-      sets.map(async (focus) => {
+      sets.map(async (focus, index) => {
         this.progress.proposals++
-        const instruction = await proposeInstruction(this.options.teacher, {
-          instruction: parent.state.instruction,
+        const component = this.componentFor(parent, theme, focus, index)
+        const text = await proposeText(this.options.teacher, {
+          component,
           task: this.options.spec.program.getSignature().toString(),
           theme,
           examples: focus.map((caseId) => {
             const view = parent.views.get(caseId)!
             const about = view.problems.filter((problem) => showsTheme([problem], theme))
-            return { input: this.cases.get(caseId)!.input, output: view.prediction, feedback: about.map((problem) => problem.text).join(' ') }
+            const toolCalls = view.trajectory.toolCalls
+            return {
+              input: this.cases.get(caseId)!.input,
+              output: view.prediction,
+              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+              feedback: about.map((problem) => problem.text).join(' '),
+            }
           }),
-          triedBefore: this.triesOf(theme).flatMap((attempt) => (attempt.instruction ? [attempt.instruction] : [])),
+          triedBefore: this.triesOf(theme).flatMap((attempt) => (attempt.component === component.key && attempt.text ? [attempt.text] : [])),
         }).catch(() => undefined)
-        return { theme, focus, instruction }
+        return { theme, focus, component: component.key, text }
       }),
     )
+  }
+
+  /**
+   * The component a proposal for a problem rewrites, as the parent has it: the components most
+   * likely at fault come first (a tool the feedback names, then the instruction, then the tools the
+   * failing cases called, then the rest), and each try of the problem on this parent, and each
+   * further proposal for it in one round, takes the next.
+   */
+  private componentFor(parent: Candidate, theme: Theme, focus: readonly string[], index: number): ProgramComponent {
+    const views = focus.map((caseId) => parent.views.get(caseId)!)
+    const said = [theme.text, ...views.flatMap((view) => view.problems.map((problem) => problem.text))].join(' ').toLowerCase()
+    const tools = this.components.filter((component) => component.kind === 'tool')
+    const calls = (component: ProgramComponent) => views.reduce((sum, view) => sum + view.trajectory.toolCalls.filter((call) => call.name === component.tool).length, 0)
+    const primary = primaryInstructionKey(this.options.spec)
+    const ranked = [
+      ...tools.filter((component) => said.includes(component.tool!.toLowerCase())),
+      ...this.components.filter((component) => component.key === primary),
+      ...tools.filter((component) => calls(component) > 0).sort((a, b) => calls(b) - calls(a)),
+      ...this.components,
+    ].filter((component, at, all) => all.findIndex((other) => other.key === component.key) === at)
+    const tries = this.triesOf(theme).filter((attempt) => attempt.parent === parent.id).length
+    const chosen = ranked[(tries + index) % ranked.length]!
+    return { ...chosen, current: parent.state.componentMap?.[chosen.key] ?? chosen.current }
   }
 
   /**
@@ -381,20 +423,23 @@ class Search {
   }
 
   /**
-   * Kept siblings fix different problems: their edits are merged (sentence by sentence) into one
-   * candidate, kept when it holds on the best case of each part.
+   * Kept siblings fix different problems: their edits are merged, component by component (and
+   * sentence by sentence where two edited one text), into one candidate, kept when it holds on the
+   * best case of each part.
    */
   private async mergeKept(parent: Candidate, kept: readonly Candidate[], round: number): Promise<void> {
     if (kept.length < 2) return
-    let instruction = kept[0]!.state.instruction
+    const base = parent.state.componentMap ?? {}
+    let texts = kept[0]!.state.componentMap ?? {}
     const parts = [kept[0]!]
     for (const child of kept.slice(1)) {
-      const merged = mergeInstructions(parent.state.instruction, instruction, child.state.instruction)
+      const merged = mergeTexts(base, texts, child.state.componentMap ?? {})
       if (merged === undefined) continue
-      instruction = merged
+      texts = merged
       parts.push(child)
     }
-    const state = withInstruction(this.options.spec, parent.state, instruction)
+    const primary = primaryInstructionKey(this.options.spec)
+    const state = effectiveState(this.options.spec, { ...parent.state, instruction: texts[primary] ?? parent.state.instruction, componentMap: texts })
     if (parts.length < 2 || this.seen.has(this.seenKey(state))) return
     this.seen.add(this.seenKey(state))
     const fixed = parts.flatMap((part) => part.fixed.slice(parent.fixed.length))
@@ -415,9 +460,10 @@ class Search {
     this.progress.merges++
   }
 
-  /** Candidates already made, by what they run: their other state and their instruction's sentences in any order. */
+  /** Candidates already made, by what they run: their other state and each text's sentences in any order. */
   private seenKey(state: LearnProgramState): string {
-    return stateKey({ ...state, instruction: sentenceSetKey(state.instruction), componentMap: {} })
+    const componentMap = Object.fromEntries(Object.entries(state.componentMap ?? {}).map(([key, text]) => [key, sentenceSetKey(text)]))
+    return stateKey({ ...state, instruction: sentenceSetKey(state.instruction), componentMap })
   }
 
   private make(candidate: Omit<Candidate, 'id'>): Candidate {
@@ -447,7 +493,7 @@ class Search {
       parent: candidate.parent ?? null,
       round: candidate.round,
       origin: candidate.origin.kind,
-      ...(candidate.origin.kind === 'proposal' ? { theme: candidate.origin.theme } : {}),
+      ...(candidate.origin.kind === 'proposal' ? { theme: candidate.origin.theme, component: candidate.origin.component } : {}),
       instruction: candidate.state.instruction,
       estimate: this.pool.estimate(candidate),
       kept: this.kept.has(candidate.id),
@@ -464,4 +510,23 @@ class Search {
     }
     return copy
   }
+}
+
+/**
+ * Two candidates' texts merged against their parent's, component by component: what one changed and
+ * the other did not is taken; a text both changed is merged sentence by sentence. Undefined when
+ * two edits of one text conflict (see mergeInstructions).
+ */
+function mergeTexts(base: Record<string, string>, first: Record<string, string>, second: Record<string, string>): Record<string, string> | undefined {
+  const merged = { ...first }
+  for (const [key, text] of Object.entries(second)) {
+    if (text === base[key]) continue
+    if (first[key] === base[key]) merged[key] = text
+    else {
+      const both = mergeInstructions(base[key] ?? '', first[key] ?? '', text)
+      if (both === undefined) return undefined
+      merged[key] = both
+    }
+  }
+  return merged
 }

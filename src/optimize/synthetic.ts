@@ -12,6 +12,8 @@ import { pickFields, programFields, type OptimizeCase } from './data.js'
 import type { Limiter } from './limit.js'
 import { CostCapError } from './calls.js'
 import { buildProgram } from './program.js'
+import { runProgram } from '../forward.js'
+import { ToolRecorder } from '../tool-recorder.js'
 
 /** snapshots/<spec>/synthetic.json: teacher-made cases, committed for review and reused by later runs. */
 export type SyntheticFile = LearnSynthetic
@@ -165,7 +167,8 @@ export class SyntheticReferences {
     let pending = this.made.get(item.id)
     if (!pending) {
       const fields = programFields(this.spec)
-      pending = inStep(() => buildProgram(this.spec, { instruction: taskOf(this.spec) }).forward(this.teacher, item.input, recordedCallOptions))
+      const tools = ToolRecorder.forRun(this.teacher, this.spec.liveTools)
+      pending = inStep(() => runProgram(buildProgram(this.spec, { instruction: taskOf(this.spec) }, { wrapTool: tools.wrap }), tools.service, item.input))
         .then((answer) => pickFields(answer, fields.outputs))
         .then((expected) => {
           const example = this.file?.examples.find((candidate) => candidate.id === item.id)

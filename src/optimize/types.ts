@@ -111,6 +111,17 @@ export interface OptimizeStats {
   validation: number
 }
 
+/** One text of the program the search changed. */
+export interface ComponentChange {
+  /** Its key in the component map (`root::instruction`, `root::fn:lookup_order:desc`). */
+  key: string
+  /** What it is: `instruction`, or `tool lookup_order`. */
+  label: string
+  before: string
+  after: string
+  diff: string
+}
+
 export interface OptimizeResult {
   /** `written`: a new checkpoint won. `kept-previous`: nothing better was found, which is a normal outcome. */
   decision: 'written' | 'kept-previous'
@@ -123,6 +134,8 @@ export interface OptimizeResult {
   before: ScoreSummary
   after: ScoreSummary
   instruction: { before: string; after: string; diff: string }
+  /** Every text the candidate changed (the instruction, a tool's description), with its diff; empty when it is the current program. */
+  components: ComponentChange[]
   cost: OptimizeCost
   stats: OptimizeStats
   stoppedBy: 'budget' | 'cost-cap' | 'converged'

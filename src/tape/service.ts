@@ -5,6 +5,7 @@ import { responseUsage } from '../formats/tape-file.js'
 import type { ModelIdentity } from './request.js'
 import { requestHash, tapeRequest } from './request.js'
 import type { Tape, TapeRole } from './tape.js'
+import { ToolCalls } from './tool-calls.js'
 
 export { usageOf } from '../formats/tape-file.js'
 
@@ -34,23 +35,34 @@ function streamOf(chunks: readonly AxChatResponse[]): ReadableStream<AxChatRespo
   })
 }
 
-/** An ax service that answers from the tape and calls the live service only for what is missing (or for everything under -u). */
+/**
+ * An ax service that answers from the tape and calls the live service only for what is missing (or
+ * for everything under -u). The tool calls an answer asks for are answered through `toolCalls()`;
+ * one service serves one run of a program at a time (`fork` makes another for a concurrent run).
+ */
 export class TapeService extends DelegatingAIService {
-  readonly stats: TapeCallStats = {
-    live: 0,
-    replayed: 0,
-    usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
-    costUsd: 0,
-    latencyMs: 0,
-  }
+  /** Model calls this service answered (its forks count their own). */
+  calls = 0
+  private lastCall: ToolCalls | undefined
 
   constructor(
     private readonly tape: Tape,
     live: AxAIService,
     private readonly identity: ModelIdentity,
     private readonly context: TapeCallContext,
+    readonly stats: TapeCallStats = { live: 0, replayed: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, costUsd: 0, latencyMs: 0 },
   ) {
     super(live)
+  }
+
+  /** A service for one more run at once: its own last call (for tool calls), counting into the same stats. */
+  fork(): TapeService {
+    return new TapeService(this.tape, this.live, this.identity, this.context, this.stats)
+  }
+
+  /** The tool calls of the last model call answered, which asked for them. */
+  toolCalls(): ToolCalls | undefined {
+    return this.lastCall
   }
 
   private count(entry: Pick<LearnTapeEntry, 'usage' | 'costUsd' | 'latencyMs'>, live: boolean): void {
@@ -68,8 +80,10 @@ export class TapeService extends DelegatingAIService {
     options?: Readonly<AxAIServiceOptions>,
   ): Promise<AxChatResponse | ReadableStream<AxChatResponse>> {
     const { key, entry } = this.tape.lookup(requestHash(this.tape.secrets, this.identity, req, options))
+    this.calls++
     if (entry) {
       this.count(entry, false)
+      this.lastCall = new ToolCalls(this.tape, { entry, replayed: true }, this.context)
       const response = entry.response
       return response.kind === 'chat' ? plain(response.chat as unknown as AxChatResponse) : streamOf(response.chunks as unknown as AxChatResponse[])
     }
@@ -94,6 +108,7 @@ export class TapeService extends DelegatingAIService {
       }
       this.tape.record(recorded)
       this.count(recorded, true)
+      this.lastCall = new ToolCalls(this.tape, { entry: recorded, replayed: false }, this.context, this.live instanceof TapeService ? this.live.toolCalls() : undefined)
     }
     if (!(answer instanceof ReadableStream)) {
       finish({ kind: 'chat', chat: plain(answer) as unknown as Extract<LearnTapeResponse, { kind: 'chat' }>['chat'] }, answer.modelUsage)

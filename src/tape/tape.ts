@@ -177,12 +177,22 @@ export class Tape {
 
   /** Notes a call that has no recording in replay-only mode and returns the error for its case. */
   miss(key: string, request: LearnTapeRequest, caseId: string, role: TapeRole): LearnError {
-    this.counters.missing++
     const sameCase = [...this.recorded.values()].filter((entry) => entry.case === caseId && entry.role === role)
-    const error = new LearnError(
-      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.secrets)), sameCase)}). CI replays recordings only and calls no model.`,
-      { file: this.options.path, field: key, fix: `${this.options.recordCommand} with the model's API key set, then commit ${shortPath(this.options.path)}` },
+    return this.missing(
+      caseId,
+      key,
+      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.secrets)), sameCase)}). CI replays recordings only and calls no model`,
     )
+  }
+
+  /** Notes something replay-only mode cannot answer (a model call, a tool call): the error for its case, naming the recording `key`. */
+  missing(caseId: string, key: string, message: string): LearnError {
+    this.counters.missing++
+    const error = new LearnError(`${message}.`, {
+      file: this.options.path,
+      field: key,
+      fix: `${this.options.recordCommand} with the model's API key set, then commit ${shortPath(this.options.path)}`,
+    })
     this.misses.set(caseId, [...(this.misses.get(caseId) ?? []), error])
     return error
   }

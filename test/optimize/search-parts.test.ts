@@ -62,12 +62,12 @@ describe('mergeInstructions', () => {
 })
 
 describe('CandidatePool', () => {
-  const view = (score: number, problems = ''): CaseView => ({ score, problems: problemsOf(problems), prediction: {}, measured: true })
+  const view = (score: number, problems = ''): CaseView => ({ score, problems: problemsOf(problems), prediction: {}, trajectory: { toolCalls: [], steps: 1 }, measured: true })
   const candidate = (id: number, parent: number | undefined, scores: Record<string, number>): Candidate => ({
     id,
     parent,
     round: 0,
-    origin: id === 0 ? { kind: 'start' } : { kind: 'proposal', theme: 'x' },
+    origin: id === 0 ? { kind: 'start' } : { kind: 'proposal', theme: 'x', component: 'root::instruction' },
     state: { instruction: `v${id}` },
     views: new Map(Object.entries(scores).map(([caseId, score]) => [caseId, view(score, score < 1 ? 'Too long.' : '')])),
     fixed: [],

@@ -4,10 +4,27 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A tool the request offers the model (the `tools` of an OpenAI chat request). */
+export interface ScriptedTool {
+  name: string;
+  description: string;
+  parameters: unknown;
+}
+
+/** A tool the model called earlier in this conversation, with what it returned. */
+export interface ScriptedToolResult {
+  name: string;
+  arguments: Record<string, unknown>;
+  /** The tool message's content, as the client sent it. */
+  result: string;
+}
+
 export interface ScriptedCall {
   model: string;
   stream: boolean;
   messages: { role: string; content: string }[];
+  tools: ScriptedTool[];
+  toolResults: ScriptedToolResult[];
   system: string;
   user: string;
   outputs: string[];
@@ -16,7 +33,11 @@ export interface ScriptedCall {
   /** The request body as sent (model settings such as temperature, max_tokens). */
   body: Record<string, unknown>;
 }
-export type ScriptedReply = string | Record<string, unknown>;
+/** A reply that calls tools instead of answering: the client runs them and asks again with their results. */
+export class ToolCallReply {
+  constructor(readonly calls: readonly { name: string; arguments: Record<string, unknown> }[]) {}
+}
+export type ScriptedReply = string | Record<string, unknown> | ToolCallReply;
 export type Script = (call: ScriptedCall) => ScriptedReply | Promise<ScriptedReply>;
 /** What a chat request gets instead of the script's reply. */
 export type Fault =
@@ -69,6 +90,36 @@ function textOf(content: unknown): string {
       .join('\n');
   }
   return '';
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function toolsOf(body: Record<string, unknown>): ScriptedTool[] {
+  return (Array.isArray(body.tools) ? body.tools : []).flatMap((tool: unknown) => {
+    const fn = isObject(tool) && isObject(tool.function) ? tool.function : undefined;
+    return fn ? [{ name: String(fn.name ?? ''), description: String(fn.description ?? ''), parameters: fn.parameters }] : [];
+  });
+}
+
+/** Each tool call of the assistant turns, paired with the tool message that answered it. */
+function toolResultsOf(messages: unknown[]): ScriptedToolResult[] {
+  const calls = new Map<string, { name: string; arguments: Record<string, unknown> }>();
+  const results: ScriptedToolResult[] = [];
+  for (const message of messages.filter(isObject)) {
+    for (const call of Array.isArray(message.tool_calls) ? message.tool_calls.filter(isObject) : []) {
+      const fn = isObject(call.function) ? call.function : {};
+      let args: unknown = {};
+      try {
+        args = JSON.parse(String(fn.arguments ?? '{}'));
+      } catch {
+        // arguments that are not JSON stay empty
+      }
+      calls.set(String(call.id), { name: String(fn.name ?? ''), arguments: isObject(args) ? args : {} });
+    }
+    const answered = message.role === 'tool' ? calls.get(String(message.tool_call_id)) : undefined;
+    if (answered) results.push({ ...answered, result: textOf(message.content) });
+  }
+  return results;
 }
 
 function section(system: string, tag: string): string | undefined {
@@ -226,7 +277,7 @@ function wantsJson(system: string, body: Record<string, unknown>): boolean {
   return formatType === 'json_object' || formatType === 'json_schema' || system.includes('Return one valid JSON object');
 }
 
-function renderReply(reply: ScriptedReply, json: boolean): string {
+function renderReply(reply: string | Record<string, unknown>, json: boolean): string {
   if (typeof reply === 'string') return reply;
   if (json) return JSON.stringify(reply);
   return Object.entries(reply)
@@ -323,6 +374,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       model: String(body.model ?? ''),
       stream: body.stream === true,
       messages,
+      tools: toolsOf(body),
+      toolResults: toolResultsOf(Array.isArray(body.messages) ? (body.messages as unknown[]) : []),
       system,
       user,
       outputs: parseOutputKeys(system),
@@ -342,13 +395,23 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       return;
     }
 
-    let content: string;
+    let reply: ScriptedReply;
     try {
-      content = renderReply(await script(call), wantsJson(system, body));
+      reply = await script(call);
     } catch (e) {
       sendJson(res, 500, errorBody(500, e instanceof Error ? e.message : String(e)));
       return;
     }
+    const toolCalls =
+      reply instanceof ToolCallReply
+        ? reply.calls.map((tool, index) => ({
+            id: `call_${requestIndex}_${index}`,
+            type: 'function',
+            function: { name: tool.name, arguments: JSON.stringify(tool.arguments) },
+          }))
+        : undefined;
+    const content = reply instanceof ToolCallReply ? '' : renderReply(reply, wantsJson(system, body));
+    const finishReason = toolCalls ? 'tool_calls' : 'stop';
 
     const promptChars = messages.reduce((n, m) => n + m.content.length, 0);
     const usage = {
@@ -366,7 +429,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         JSON.stringify({
           ...head,
           object: 'chat.completion',
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          choices: [{ index: 0, message: { role: 'assistant', content: toolCalls ? null : content, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReason }],
           usage,
         }),
       );
@@ -380,16 +443,21 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     const chunk = (extra: Record<string, unknown>): string =>
       `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', ...extra })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    pieces(content).forEach((piece, i) => {
-      const delta = i === 0 ? { role: 'assistant', content: piece } : { content: piece };
+    if (toolCalls) {
+      const delta = { role: 'assistant', tool_calls: toolCalls.map((call, index) => ({ index, ...call })) };
       res.write(chunk({ choices: [{ index: 0, delta, finish_reason: null }] }));
-    });
+    } else {
+      pieces(content).forEach((piece, i) => {
+        const delta = i === 0 ? { role: 'assistant', content: piece } : { content: piece };
+        res.write(chunk({ choices: [{ index: 0, delta, finish_reason: null }] }));
+      });
+    }
     if (includeUsage) {
       // OpenAI's shape: a finish chunk, then a usage chunk with empty choices.
-      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
+      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: finishReason }] }));
       res.write(chunk({ choices: [], usage }));
     } else {
-      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage }));
+      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: finishReason }], usage }));
     }
     res.end('data: [DONE]\n\n');
   }

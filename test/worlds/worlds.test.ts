@@ -152,7 +152,7 @@ describe('support-rules judge noise', () => {
     const inputs = { task_input: JSON.stringify({ customer_query: query }), prediction: JSON.stringify({ polite_reply: reply }), rubric: support.RUBRIC }
     const user = `Task input: ${inputs.task_input}\n\nPrediction: ${inputs.prediction}\n\nRubric: ${support.RUBRIC}${salt}`
     const system = 'Grade the prediction. (wire key: `score`) (wire key: `reasons`)'
-    return { model: TEACHER_MODEL, stream: false, messages: [{ role: 'system', content: system }, { role: 'user', content: user }], system, user, outputs: ['score', 'reasons'], inputs, requestIndex: 0, body: {} }
+    return { model: TEACHER_MODEL, stream: false, messages: [{ role: 'system', content: system }, { role: 'user', content: user }], tools: [], toolResults: [], system, user, outputs: ['score', 'reasons'], inputs, requestIndex: 0, body: {} }
   }
   const scores = (script: Script, calls: ScriptedCall[]) => calls.map((call) => (script(call) as { score: number }).score)
   const calls = support.EVALUATION_SET.flatMap(({ customer_query: query }) =>
