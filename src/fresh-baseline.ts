@@ -35,10 +35,11 @@ export async function freshBaseline(input: FreshBaselineInput): Promise<LearnBas
   const { spec } = input
   const limit = input.limit ?? createLimiter(input.concurrency ?? 8)
   const program = programsFor(spec, input.program)
+  const { modelConfig } = input.program
   const errors: string[] = []
   const evaluated = await Promise.all(
     spec.cases.map((item) =>
-      limit(() => evaluateCase({ spec, item, program, student: input.student, judge: () => input.judge })).catch((error: unknown) => {
+      limit(() => evaluateCase({ spec, item, program, student: input.student, judge: () => input.judge, ...(modelConfig ? { modelConfig } : {}) })).catch((error: unknown) => {
         errors.push(`${item.id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
         return undefined
       }),

@@ -1,9 +1,10 @@
 import { LearnError } from '../errors.js'
 import { join } from 'node:path'
 import { toPrettyJson, writeFileAtomic } from '../formats/files.js'
-import type { LearnCheckpoint, LearnOptimizeRun, LearnProgramState } from '../formats/types.generated.js'
+import type { LearnBaseline, LearnCheckpoint, LearnOptimizeRun, LearnProgramState } from '../formats/types.generated.js'
 import { assertFormat } from '../formats/validate.js'
 import { redact } from '../redact.js'
+import { freshBaseline } from '../fresh-baseline.js'
 import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
 import type { PairedComparison } from '../stats.js'
@@ -304,7 +305,7 @@ class OptimizeRun {
         diff: unifiedDiff(this.start.instruction, search.state.instruction, [...labels]),
       },
       components: changedComponents(spec, this.start, search.state, labels),
-      cost: { calls: meter.calls, usage: { ...meter.usage }, usd: roundUsd(meter.usd) },
+      cost: this.costSoFar(),
       stats,
       stoppedBy: meter.stopped ? 'cost-cap' : search.stoppedBy,
       candidates: search.candidates,
@@ -314,7 +315,11 @@ class OptimizeRun {
     await this.saveReferences()
     if (decision.won) {
       const version = (await latestVersion(this.options.snapshotDir, this.current)) + 1
-      const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, after, comparison, outcome })
+      // The gate's baseline: the accepted program evaluated afresh with the spec's samples, not the
+      // draws that won the decision (which would be biased upward).
+      const baseline = await freshBaseline({ spec, program: search.state, student: this.calls.uncapped.student, judge: this.calls.uncapped.judge, limit: this.limit })
+      outcome.cost = this.costSoFar()
+      const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, baseline, comparison, outcome })
       const written = await writeCheckpoint(this.options.snapshotDir, checkpoint, this.calls.secrets)
       this.files.push(written.history, written.current)
       outcome.decision = 'written'
@@ -323,6 +328,11 @@ class OptimizeRun {
     this.files.push(await this.writeRunRecord(outcome))
     this.emit('done')
     return outcome
+  }
+
+  private costSoFar(): OptimizeResult['cost'] {
+    const { meter } = this.calls
+    return { calls: meter.calls, usage: { ...meter.usage }, usd: roundUsd(meter.usd) }
   }
 
   /**
@@ -389,8 +399,7 @@ interface CheckpointInput {
   version: number
   parent: number | null
   program: LearnProgramState
-  /** The candidate's held-out evaluations; the spec's cases among them are the baseline. */
-  after: readonly CaseEvaluation[]
+  baseline: LearnBaseline
   comparison: PairedComparison
   outcome: OptimizeResult
 }
@@ -398,9 +407,6 @@ interface CheckpointInput {
 /** v(N+1): the program, the baseline the regression gate holds it to, hashes, cost and optimizer stats. */
 function checkpointOf(input: CheckpointInput): LearnCheckpoint {
   const { spec, outcome } = input
-  const ids = new Set(spec.cases.map((item) => item.id))
-  // A case that failed (a transient provider error) has no score: a 0 there would let any drop pass the gate.
-  const baseline = summarize(input.after.filter((evaluation) => ids.has(evaluation.caseId) && !evaluation.error && !evaluation.skipped))
   return {
     format: 1,
     name: spec.name,
@@ -409,7 +415,7 @@ function checkpointOf(input: CheckpointInput): LearnCheckpoint {
     created: new Date().toISOString(),
     program: committedProgram(input.program),
     score: input.comparison.meanAfter,
-    baseline: { mean: baseline.mean, scores: baseline.perCase },
+    baseline: input.baseline,
     hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
     optimizer: { type: 'vitest-learn', stats: { ...outcome.stats, stoppedBy: outcome.stoppedBy, comparison: { ...input.comparison } } },
     cost: outcome.cost,

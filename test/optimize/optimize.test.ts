@@ -66,6 +66,8 @@ describe('optimizeSpec against the scripted model server', () => {
       expect(checkpoint!.program.componentMap).toEqual({ 'root::instruction': result.instruction.after })
       expect(JSON.stringify(checkpoint)).not.toContain('"examples"')
       expect(Object.keys(checkpoint!.baseline!.scores).sort()).toEqual(spec.cases.map((item) => item.id).sort())
+      // A fresh evaluation of v1 with the spec's samples, not the decision's draws (the scripted world is deterministic, so they agree).
+      expect(checkpoint!.baseline!.samples).toBe(spec.samples)
       for (const item of spec.cases) expect(checkpoint!.baseline!.scores[item.id]).toBe(result.after.perCase[item.id])
       expect(checkpoint!.hashes).toEqual({ spec: specHash(spec), judge: judgeHash(spec.judge) })
       expect(checkpoint!.cost).toEqual(result.cost)
