@@ -103,7 +103,7 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
     if (id === undefined) shared.set(content, (id = textId(content)))
     return swapKey(message, 'content', 'text', id)
   }
-  const fileEntries = entries.map(({ key, case: caseId, role, request, response, usage, costUsd, latencyMs }): LearnTapeEntry => {
+  const fileEntries = entries.map(({ key, case: caseId, role, request, response, usage, costUsd, latencyMs, recorded }): LearnTapeEntry => {
     const { provider, model, modelConfig, messages, functions, stream } = request
     const fileRequest: LearnTapeRequest = { provider, model, modelConfig, messages: messages.map(compact), functions, stream }
     return {
@@ -115,6 +115,7 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
       ...(usage && !sameUsage(usage, responseUsage(response)) ? { usage } : {}),
       ...(costUsd !== undefined ? { costUsd } : {}),
       latencyMs,
+      ...(recorded !== undefined ? { recorded } : {}),
     }
   })
   const texts = Object.fromEntries(

@@ -76,6 +76,10 @@ export interface LearnTapeEntry {
   usage?: LearnUsage
   costUsd?: number
   latencyMs: number
+  /**
+   * When the call was recorded (absent in tapes written before vitest-learn kept it); the report page shows each case's recording age from it.
+   */
+  recorded?: string
 }
 /**
  * Everything that shapes the model's answer; its hash is the first part of the key.

@@ -91,6 +91,7 @@ export class TapeService extends DelegatingAIService {
         ...(usage ? { usage } : {}),
         costUsd: modelUsage ? this.live.getEstimatedCost(modelUsage) : 0,
         latencyMs: Math.round(performance.now() - started),
+        recorded: new Date().toISOString(),
       }
       this.tape.record(recorded)
       this.count(recorded, true)
