@@ -2,7 +2,7 @@
 // a self-contained static page built from snapshots/ and the last learn-report.json.
 import { access } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { LearnError } from '../../errors.js'
+import { LearnError, shortPath } from '../../errors.js'
 import { writeFileAtomic } from '../../formats/files.js'
 import { buildModel } from './build.js'
 import { renderPage } from './html.js'
@@ -73,7 +73,7 @@ export async function writeReportPage(options: ReportPageOptions): Promise<Repor
   const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
   const inside = relative(snapshotDir, outDir)
   if (inside === '' || !(inside.startsWith('..') || isAbsolute(inside)))
-    throw new LearnError(`the report's folder is inside the snapshot folder ${snapshotDir}, which belongs to the test runs`, { field: 'out', fix: 'choose another folder, e.g. learn-report/' })
+    throw new LearnError(`the report's folder is inside the snapshot folder ${shortPath(snapshotDir)}, which belongs to the test runs`, { field: 'out', fix: 'choose another folder, e.g. learn-report/' })
   const model = await loadReportModel(options)
   const file = join(outDir, 'index.html')
   await writeFileAtomic(file, renderPage(model))
