@@ -4,19 +4,8 @@ import type { ReportModel } from '../../../src/report/page/model.js'
 
 export function historyLine(overrides: Partial<LearnHistoryLine> = {}): LearnHistoryLine {
   return {
-    date: '2026-01-01T00:00:00.000Z',
-    mode: 'missing',
-    mean: 0.8,
-    interval: [0.7, 0.9],
-    n: 4,
-    cases: 4,
-    samples: 1,
-    judgeSamples: 1,
-    scorers: { judge: 0.8 },
-    threshold: 0.75,
-    pass: true,
-    live: 4,
-    usd: 0.01,
+    ...{ date: '2026-01-01T00:00:00.000Z', mode: 'missing', mean: 0.8, interval: [0.7, 0.9], scorers: { judge: 0.8 }, threshold: 0.75, pass: true },
+    ...{ n: 4, cases: 4, samples: 1, judgeSamples: 1, live: 4, usd: 0.01 },
     ...overrides,
   }
 }
