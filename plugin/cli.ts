@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { parseCLI, version as vitestVersion } from 'vitest/node'
 import { closestMatch } from '../src/suggest.js'
 import { recordModeProblem, recordModes, type RecordMode } from './mode.js'
+import { parseReportArgs, type ReportCommand } from './report-page.js'
 
 export const help = `vitest-learn [vitest flags and filters]
 
@@ -24,7 +25,11 @@ export const help = `vitest-learn [vitest flags and filters]
   --baseline-ref=<git ref>
                compare each spec with its checkpoint's baseline at that ref (else the scores
                recorded there), read with git, without a checkout: --baseline-ref=origin/main
+  --report     after the run, write learn-report/index.html (optimize runs write it anyway)
   --version    print the versions of vitest-learn and Vitest
+
+vitest-learn report  writes the page from snapshots/ and the last learn-report.json, without a
+               run (see vitest-learn report --help)
 
 Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
   vitest-learn run                         replay and record what is missing
@@ -32,14 +37,15 @@ Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
   vitest-learn --optimize examples/support.learn.ts
 `
 
-const ownFlags = ['--optimize', '--accept', '--record', '--baseline-ref'] as const
+const ownFlags = ['--optimize', '--accept', '--record', '--baseline-ref', '--report'] as const
 /** Own flags that take a value, as `--flag=value` or `--flag value`. */
 const valueFlags = ['--record', '--baseline-ref'] as const
 
 type VitestArgs = ReturnType<typeof parseCLI>
 
 export type LearnCommand =
-  | { kind: 'help' }
+  | { kind: 'help'; text?: string }
+  | Extract<ReportCommand, { kind: 'report' }>
   | { kind: 'version'; text: string }
   /** A mistake on the command line: print the message to stderr and exit with 2. */
   | { kind: 'usage-error'; message: string }
@@ -50,6 +56,8 @@ export type LearnCommand =
       optimize: boolean
       accept: boolean
       noCache: boolean
+      /** --report: write the report page after the run. */
+      report: boolean
       record?: RecordMode
       baselineRef?: string
     }
@@ -131,6 +139,7 @@ function takeValueFlags(argv: readonly string[]): { values: Map<string, string>;
 
 export async function parseLearnArgs(argv: string[], learnVersion: string): Promise<LearnCommand> {
   // What follows `--` is for the tests' own process.argv, not for Vitest or vitest-learn.
+  if (argv[0] === 'report') return parseReportArgs(argv.slice(1))
   const end = argv.indexOf('--')
   const flags = end === -1 ? argv : argv.slice(0, end)
   if (hasFlag(flags, '--help', '-h')) return { kind: 'help' }
@@ -170,6 +179,7 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
     optimize,
     accept,
     noCache,
+    report: flags.includes('--report'),
     ...(record !== undefined ? { record: record as RecordMode } : {}),
     ...(baselineRef !== undefined ? { baselineRef } : {}),
   }

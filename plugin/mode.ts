@@ -8,6 +8,7 @@ export const learnEnv = {
   noCache: 'LEARN_NO_CACHE',
   record: 'LEARN_RECORD',
   baselineRef: 'LEARN_BASELINE_REF',
+  report: 'LEARN_REPORT',
 } as const
 
 /**
@@ -46,6 +47,13 @@ export function recordRequested(env: NodeJS.ProcessEnv = process.env): RecordMod
   const problem = recordModeProblem(value)
   if (problem) throw new LearnError(problem, { field: learnEnv.record, fix: `set ${learnEnv.record} to one of ${recordModes.join(', ')}` })
   return value as RecordMode
+}
+
+/** The report page after the run: --report (LEARN_REPORT=1), and every optimize run unless LEARN_REPORT=0. */
+export function reportPageRequested(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv): boolean {
+  const value = env[learnEnv.report]
+  if (value !== undefined && value !== '') return truthy(value)
+  return optimizeRequested(env, argv) || argv.includes('--report')
 }
 
 export function baselineRefRequested(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -10,6 +10,8 @@ import { annotationsOf, stepSummary, workflowCommand, type Annotation } from '..
 import { collect, type BrokenSpec, type SpecEntry } from './collect.js'
 import type { LearnOptimizeMeta } from './context.js'
 import { buildReport } from './learn-report.js'
+import { reportPageRequested } from './mode.js'
+import { writeRunPage } from './report-page.js'
 import { learnGlob } from './transform.js'
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length))
@@ -88,6 +90,8 @@ export class LearnReporter implements Reporter {
     await this.reportObsoleteFolders(testModules, specs, root, log)
     if (this.env.GITHUB_ACTIONS === 'true') await this.writeGitHubOutput(report, broken, log)
     await this.writeReport(report, log)
+    // A shard's report would be partial: the page is the merge's (or `vitest-learn report`'s) to write.
+    if (reportPageRequested(this.env) && !config.shard) await writeRunPage(report, { root, snapshotDir: this.snapshotDir, cacheDir: this.cacheDir }, log)
   }
 
   private printSummary(report: LearnReport, specs: Map<string, SpecEntry>, log: (line?: string) => void): void {

@@ -1,0 +1,80 @@
+// The report page from the command line and after a run: `vitest-learn report` builds it from a
+// project folder; a run with --report (and every optimize run) writes it when its tests end.
+import { relative, resolve } from 'node:path'
+import pc from 'picocolors'
+import { LearnError } from '../src/errors.js'
+import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
+import type { LearnReport } from '../src/formats/types.generated.js'
+import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
+
+export const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <folder>] [--snapshots <folder>]
+
+  Writes a static page, ${reportPageDir}/index.html, from snapshots/ and the last learn-report.json:
+  score history, optimize runs, cases, prompt diffs. It needs no server and loads nothing.
+
+  --from <file>        the run's learn-report.json (default: ${pageReportFile}, then learn-report.json)
+  --out <folder>       where to write index.html (default: ${reportPageDir})
+  --snapshots <folder> the plugin's snapshot folder, when snapshotDir is not snapshots
+`
+
+export type ReportCommand =
+  | { kind: 'report'; from?: string; out?: string; snapshots?: string }
+  | { kind: 'help'; text: string }
+  | { kind: 'usage-error'; message: string }
+
+const reportFlags = { '--from': 'from', '--out': 'out', '--snapshots': 'snapshots' } as const
+
+/** The arguments after `vitest-learn report`. */
+export function parseReportArgs(argv: readonly string[]): ReportCommand {
+  const command: { kind: 'report'; from?: string; out?: string; snapshots?: string } = { kind: 'report' }
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!
+    if (arg === '--help' || arg === '-h') return { kind: 'help', text: reportHelp }
+    const flag = (Object.keys(reportFlags) as (keyof typeof reportFlags)[]).find((name) => arg === name || arg.startsWith(`${name}=`))
+    if (!flag) return { kind: 'usage-error', message: `report: unknown argument ${arg}\n  see vitest-learn report --help` }
+    const value = arg === flag ? argv[++index] : arg.slice(flag.length + 1)
+    if (value === undefined || value === '' || value.startsWith('-')) return { kind: 'usage-error', message: `report: ${flag} needs a value, e.g. ${flag}=${flag === '--from' ? 'learn-report.json' : flag === '--out' ? 'learn-report' : 'snapshots'}` }
+    command[reportFlags[flag]] = value
+  }
+  return command
+}
+
+type Print = (line: string) => void
+
+function printWarnings(warnings: readonly ReportWarning[], print: Print): void {
+  for (const warning of warnings) print(pc.yellow(`   ! skipped ${warning.file}: ${warning.message}`))
+}
+
+async function writePage(options: ReportPageOptions, print: Print): Promise<string> {
+  const { file, model } = await writeReportPage(options)
+  printWarnings(model.warnings, print)
+  const shown = relative(process.cwd(), file) || file
+  print(pc.dim(`   wrote ${shown} (${model.specs.length} spec${model.specs.length === 1 ? '' : 's'}); open it in a browser`))
+  return file
+}
+
+/** `vitest-learn report`: the exit code; errors are one clear message, never a stack trace. */
+export async function runReportCommand(command: Extract<ReportCommand, { kind: 'report' }>, root: string, print: Print, printError: Print): Promise<number> {
+  try {
+    await writePage({ root, ...(command.from ? { reportFile: command.from } : {}), ...(command.out ? { outDir: command.out } : {}), ...(command.snapshots ? { snapshotDir: command.snapshots } : {}) }, print)
+    return 0
+  } catch (error) {
+    printError(pc.red(`vitest-learn report: ${error instanceof LearnError ? error.message : error instanceof Error ? error.message : String(error)}`))
+    return 1
+  }
+}
+
+/**
+ * After a run with --report (or an optimize run): the run's learn-report.json next to the page (so a
+ * later `vitest-learn report` finds it), then the page. A failure is reported, never thrown: the
+ * tests' outcome stands.
+ */
+export async function writeRunPage(report: LearnReport, paths: { root: string; snapshotDir: string; cacheDir: string }, log: Print): Promise<void> {
+  try {
+    const reportFile = resolve(paths.root, pageReportFile)
+    await writeFileAtomic(reportFile, toPrettyJson(report))
+    await writePage({ root: paths.root, snapshotDir: paths.snapshotDir, cacheDir: paths.cacheDir, reportFile }, log)
+  } catch (error) {
+    log(pc.red(`   the report page was not written: ${error instanceof Error ? error.message : String(error)}`))
+  }
+}
