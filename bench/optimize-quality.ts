@@ -76,12 +76,15 @@ async function runOurs(world: SomeWorld, seed: number, budget: number): Promise<
       const written = result.decision === 'written'
       const final = written ? result.instruction.after : result.instruction.before
       const candidate = written ? '' : `, candidate ${world.trueQuality(result.instruction.after).toFixed(3)}`
+      // A written checkpoint's baseline is measured afresh for the gate (samples × cases): not learning, so
+      // not counted in the requests ax is matched to, and shown apart.
+      const baseline = result.stats.baselineCalls > 0 ? `, +${result.stats.baselineCalls} baseline requests` : ''
       return {
         method: `vitest-learn b${budget}`,
         seed,
-        requests: server.requests,
+        requests: server.requests - result.stats.baselineCalls,
         quality: world.trueQuality(final),
-        note: `${written ? `wrote v${result.version}` : 'kept the seed'}${candidate}, ${result.stats.rounds} rounds, ${result.stats.proposals} proposals, ${result.stoppedBy}`,
+        note: `${written ? `wrote v${result.version}` : 'kept the seed'}${candidate}, ${result.stats.rounds} rounds, ${result.stats.proposals} proposals, ${result.stoppedBy}${baseline}`,
       }
     })
   } finally {

@@ -290,6 +290,7 @@ class OptimizeRun {
       traces: data.collected.traces.length,
       train: data.split.train.length,
       validation: comparison.n,
+      baselineCalls: 0,
     }
     const { meter } = this.calls
     const labels = [this.current ? `v${this.current.version}` : 'seed', 'candidate'] as const
@@ -317,7 +318,9 @@ class OptimizeRun {
       const version = (await latestVersion(this.options.snapshotDir, this.current)) + 1
       // The gate's baseline: the accepted program evaluated afresh with the spec's samples, not the
       // draws that won the decision (which would be biased upward).
+      const callsBefore = meter.calls
       const baseline = await freshBaseline({ spec, program: search.state, student: this.calls.uncapped.student, judge: this.calls.uncapped.judge, limit: this.limit })
+      stats.baselineCalls = meter.calls - callsBefore
       outcome.cost = this.costSoFar()
       const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, baseline, comparison, outcome })
       const written = await writeCheckpoint(this.options.snapshotDir, checkpoint, this.calls.secrets)

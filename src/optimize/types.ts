@@ -109,6 +109,8 @@ export interface OptimizeStats {
   /** Training cases (search) and held-out cases compared (decision). */
   train: number
   validation: number
+  /** Live calls spent measuring a written checkpoint's baseline afresh (0 when the current program was kept). */
+  baselineCalls: number
 }
 
 /** One text of the program the search changed. */

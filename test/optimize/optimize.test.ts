@@ -50,7 +50,7 @@ describe('optimizeSpec against the scripted model server', () => {
       for (const rule of RULES) expect(result.instruction.after).toContain(rule.instruction)
       expect(result.instruction.diff).toContain(`-${SEED_INSTRUCTION}`)
       // The spec's 6 cases decide it: the win is clear on them, so no synthetic held-out case is needed.
-      expect(result.stats).toMatchObject({ errors: 0, synthetic: 10, traces: 0, train: 7, validation: 6, budget: 12 })
+      expect(result.stats).toMatchObject({ errors: 0, synthetic: 10, traces: 0, train: 7, validation: 6, budget: 12, baselineCalls: 6 * 5 * 2 })
       expect(result.stats.rounds).toBeGreaterThanOrEqual(1)
       expect(result.stats.rounds).toBeLessThanOrEqual(12)
       expect(result.cost.calls).toBe(server.requests)
