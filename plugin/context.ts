@@ -120,6 +120,8 @@ export interface LearnOptimizeMeta {
   /** How likely the candidate is better than the current program (paired bootstrap). */
   winProbability: number
   calls: number
+  /** Of `calls`, those that measured the written checkpoint's baseline. */
+  baselineCalls: number
   tokens: number
   usd: number
   rounds: number

@@ -222,7 +222,7 @@ export class LearnReporter implements Reporter {
     log(`${pc.bold(' vitest-learn optimize')}  ${name}: ${verdict}  ${meta.comparison}  ${pc.dim(`P(better) ${meta.winProbability.toFixed(2)}`)}`)
     log(
       pc.dim(
-        `   ${meta.calls} live calls · ${meta.tokens} tokens · $${meta.usd.toFixed(4)} · ` +
+        `   ${meta.calls} live calls${meta.baselineCalls > 0 ? ` (${meta.baselineCalls} measuring v${meta.version}'s baseline)` : ''} · ${meta.tokens} tokens · $${meta.usd.toFixed(4)} · ` +
           `${meta.rounds}/${meta.budget} rounds, ${meta.proposals} proposals, ${meta.accepted} kept · stopped by ${meta.stoppedBy}`,
       ),
     )
