@@ -17,6 +17,8 @@ import { createProject, repoRoot } from '../test/support/project.js'
 
 const sizes = (process.env.SIZES ?? '1000,10000').split(',').map(Number)
 const rounds = Number(process.env.ROUNDS ?? 5)
+// Replies per case: 1, the issue's measure (one recorded call a case); the specs' default is 5, five times the calls.
+const samples = Number(process.env.SAMPLES ?? 1)
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' })
@@ -31,6 +33,7 @@ export default defineLearn({
   cases: Array.from({ length: ${cases} }, (_, index) => ({ input: { ticket: 'Ticket number ' + index }, expected: { category: 'other' } })),
   metric: ({ prediction, example }) => (prediction.category === example.category ? 1 : 0),
   threshold: 0.5,
+  samples: ${samples},
 })
 `
 const plain = (cases: number) => `import { expect, test } from 'vitest'

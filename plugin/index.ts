@@ -10,7 +10,7 @@ import { isModel, type LearnAIArgs } from '../src/spec.js'
 import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
 import { acceptRequested, baselineRefRequested, learnEnv, noCacheRequested, optimizeRequested, recordRequested } from './mode.js'
-import { LearnReporter } from './reporter.js'
+import { LearnReporter, showsAnnotations } from './reporter.js'
 import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
 import './context.js'
@@ -170,6 +170,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
         ...(record ? { record } : {}),
         ...(baselineRef ? { baselineRef } : {}),
         failOnInconclusive: options.failOnInconclusive ?? false,
+        scoreAnnotations: showsAnnotations(vitest.config),
         optimizeSettings: { ...options.optimize, ...(noCacheRequested() ? { noCache: true } : {}) },
         ...(options.traces ? { traces: options.traces.storage } : {}),
         cacheDir,

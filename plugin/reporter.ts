@@ -11,7 +11,6 @@ import { collect, type BrokenSpec, type SpecEntry } from './collect.js'
 import type { LearnOptimizeMeta } from './context.js'
 import { buildReport } from './learn-report.js'
 import { reportPageRequested } from './mode.js'
-import { writeRunPage } from './report-page.js'
 import { learnGlob } from './transform.js'
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length))
@@ -23,6 +22,17 @@ function table(rows: string[][]): string[] {
 
 /** Reporters that print a machine-readable document to stdout unless given a file. */
 const documentReporters = ['json', 'junit', 'tap', 'tap-flat']
+
+/** Reporters that show test annotations: the place of a case's scores. */
+const annotationReporters = ['junit', 'html']
+
+/** Whether a reporter shows test annotations, so the cases' scores are worth annotating. */
+export function showsAnnotations(config: Pick<Vitest['config'], 'reporters'>): boolean {
+  return config.reporters.some((reporter) => {
+    const name = Array.isArray(reporter) ? reporter[0] : reporter
+    return typeof name === 'string' && annotationReporters.includes(name)
+  })
+}
 
 /** Whether a reporter writes a document to stdout, which a line of ours would corrupt. */
 export function stdoutTaken(config: Pick<Vitest['config'], 'reporters' | 'outputFile'>): boolean {
@@ -91,7 +101,11 @@ export class LearnReporter implements Reporter {
     if (this.env.GITHUB_ACTIONS === 'true') await this.writeGitHubOutput(report, broken, log)
     await this.writeReport(report, log)
     // A shard's report would be partial: the page is the merge's (or `vitest-learn report`'s) to write.
-    if (reportPageRequested(this.env) && !config.shard) await writeRunPage(report, { root, snapshotDir: this.snapshotDir, cacheDir: this.cacheDir }, log)
+    if (reportPageRequested(this.env) && !config.shard) {
+      // Loaded only when a page is asked for: a run without one (plain tests too) does not pay for it.
+      const { writeRunPage } = await import('./report-page.js')
+      await writeRunPage(report, { root, snapshotDir: this.snapshotDir, cacheDir: this.cacheDir }, log)
+    }
   }
 
   private printSummary(report: LearnReport, specs: Map<string, SpecEntry>, log: (line?: string) => void): void {

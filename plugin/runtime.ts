@@ -227,7 +227,7 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
           samples: score.samples.map((sample) => sample.score),
           reasons: score.reasons,
         })
-        await annotateScores(context, score)
+        if (provided.scoreAnnotations) await annotateScores(context, score)
       } catch (error) {
         setMeta(context, caseMeta(spec.name, current.statsOf(item.id), item.id))
         throw error

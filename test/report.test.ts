@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { LearnReport, LearnReportSpec } from '../src/formats/types.generated.js'
 import { assertFormat } from '../src/formats/validate.js'
 import { annotationsOf, stepSummary, workflowCommand } from '../src/report/github.js'
-import { stdoutTaken } from '../plugin/reporter.js'
+import { showsAnnotations, stdoutTaken } from '../plugin/reporter.js'
 
 const spec = (overrides: Partial<LearnReportSpec> = {}): LearnReportSpec => ({
   name: 'support',
@@ -115,5 +115,13 @@ describe('stdoutTaken', () => {
     expect(stdoutTaken({ reporters: [['json', {}]], outputFile: { json: 'out.json' } })).toBe(false)
     expect(stdoutTaken({ reporters: [['junit', { outputFile: 'junit.xml' }]], outputFile: {} })).toBe(false)
     expect(stdoutTaken({ reporters: [['json', {}]], outputFile: 'out.json' })).toBe(false)
+  })
+})
+
+describe('showsAnnotations', () => {
+  it('is true only when a reporter shows annotations (JUnit properties, the HTML report): scores are annotated for those alone', () => {
+    expect(showsAnnotations({ reporters: [['default', {}], ['junit', { outputFile: 'junit.xml' }]] })).toBe(true)
+    expect(showsAnnotations({ reporters: [['html', {}]] })).toBe(true)
+    expect(showsAnnotations({ reporters: [['default', {}], ['json', {}], ['github-actions', {}]] })).toBe(false)
   })
 })

@@ -56,6 +56,7 @@ describe('nameClash: two spec files with one name', () => {
     optimize: false,
     accept: false,
     failOnInconclusive: false,
+    scoreAnnotations: false,
     optimizeSettings: {},
     caseTimeoutMs: 120_000,
     cacheDir: '/project/node_modules/.cache/vitest-learn',
