@@ -17,7 +17,7 @@ export async function launchChromium(): Promise<OpenBrowser> {
   } catch {
     throw new Error(
       `Chromium is not installed at ${chromiumPath}: the report's browser test needs it.\n` +
-        `  fix: run \`sudo apt-get install -y chromium\` (Debian's package; or set LEARN_TEST_CHROMIUM to a Chromium binary)`,
+        `  fix: run \`bash scripts/setup-chromium.sh\` as root (it installs Debian's chromium), or set LEARN_TEST_CHROMIUM to a Chromium binary`,
     )
   }
   const browser = await chromium.launch({
