@@ -265,8 +265,12 @@ export class SpecSession {
   }
 
   /** Scores of the cases run so far. */
+  /** The scored cases in the spec's order, whatever order they finished in: ties in the gate's lists stay put from run to run. */
   scores(): SampledCase[] {
-    return [...this.results.values()].map((result) => result.score)
+    return this.spec.cases.flatMap((item) => {
+      const result = this.results.get(item.id)
+      return result ? [result.score] : []
+    })
   }
 
   /** Compares the run with these scores instead of the checkpoint's baseline (e.g. another git ref's). */
