@@ -4,7 +4,7 @@
 // of the built package in a temporary project: record and `--accept` a baseline, then re-record
 // (`-u`) once per true drop, each against fresh noise, and read the verdict from learn-report.json.
 // With --in-process the same trials run through the library's session alone (no Vitest): the same
-// code paths but the plugin's, about 10 times faster, for exploring settings.
+// code paths but the plugin's, about 3 times faster, for exploring settings.
 // Run: npm run bench:gate-trust -- --trials 50 --samples 1,3 --drops 0,0.1,0.2
 import { execFileSync } from 'node:child_process'
 import { rm } from 'node:fs/promises'
@@ -60,6 +60,8 @@ async function vitestTrial(worker: Worker, seed: number, samples: number): Promi
   const outcomes: TrialOutcome[] = []
   for (const [index, drop] of drops.entries()) {
     worker.server.setScript(createScript({ seed: runSeed(seed, index + 1), drop }))
+    // A run that dies before writing its report must not be scored with the last run's.
+    await rm(`${project.dir}/report.json`, { force: true })
     await project.vitest(['-u', '--outputFile.learn=report.json'], env)
     const report = JSON.parse(await project.read('report.json')) as LearnReport
     const { regression } = report.specs[0]!

@@ -90,7 +90,8 @@ async function timed(args: string[]): Promise<Run> {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-const pairRatio = (a: Run[], b: Run[]) => median(a.map((run, index) => run.wallMs / b[index]!.wallMs))
+/** The median of the runs' ratios, pair by pair (runs alternate, so each pair shared the machine's load). */
+const pairRatio = (a: Run[], b: Run[], figure: 'wallMs' | 'cpuS' = 'wallMs') => median(a.map((run, index) => run[figure] / b[index]![figure]))
 const ms = (value: number) => `${value.toFixed(0)} ms`
 const mb = (value: number) => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(0)} MiB`)
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`
@@ -120,7 +121,7 @@ try {
   }
 
   console.log(`\nCI=true replay, median of ${rounds} alternating rounds; plain = the plain file under a config without the plugin`)
-  console.log('cases    plain      learn      ratio   per case   cpu (plain / learn)   peak (plain / learn)   tape (format 1)')
+  console.log('cases    plain      learn      ratio   per case   cpu (plain / learn, ratio)   cpu per case   peak (plain / learn)   tape (format 1)')
   for (const { size, plain, learn, tapeBytes, format1Bytes } of results) {
     const wall = { plain: median(plain.map((run) => run.wallMs)), learn: median(learn.map((run) => run.wallMs)) }
     console.log(
@@ -130,7 +131,8 @@ try {
         ms(wall.learn).padStart(9),
         `${pairRatio(learn, plain).toFixed(2)}x`.padStart(7),
         `${((wall.learn - wall.plain) / size).toFixed(3)} ms`.padStart(10),
-        `${median(plain.map((run) => run.cpuS)).toFixed(2)} s / ${median(learn.map((run) => run.cpuS)).toFixed(2)} s`.padStart(20),
+        `${median(plain.map((run) => run.cpuS)).toFixed(2)} s / ${median(learn.map((run) => run.cpuS)).toFixed(2)} s, ${pairRatio(learn, plain, 'cpuS').toFixed(2)}x`.padStart(27),
+        `${(((median(learn.map((run) => run.cpuS)) - median(plain.map((run) => run.cpuS))) * 1000) / size).toFixed(3)} ms`.padStart(13),
         `${mb(median(plain.map((run) => run.peakMb)))} / ${mb(median(learn.map((run) => run.peakMb)))}`.padStart(21),
         `${mib(tapeBytes)} (${mib(format1Bytes)}, ${(tapeBytes / format1Bytes).toFixed(2)}x)`.padStart(26),
       ].join('  '),
@@ -143,7 +145,10 @@ try {
   }
   console.log('\nthe plain file under the plugin\'s config, against the same file without it')
   for (const { size, plain, plainUnderPlugin } of results)
-    console.log(`${String(size).padEnd(7)}  ${ms(median(plainUnderPlugin.map((run) => run.wallMs)))} / ${ms(median(plain.map((run) => run.wallMs)))}  ${pairRatio(plainUnderPlugin, plain).toFixed(3)}x`)
+    console.log(
+      `${String(size).padEnd(7)}  wall ${ms(median(plainUnderPlugin.map((run) => run.wallMs)))} / ${ms(median(plain.map((run) => run.wallMs)))}  ${pairRatio(plainUnderPlugin, plain).toFixed(3)}x` +
+        `  cpu ${pairRatio(plainUnderPlugin, plain, 'cpuS').toFixed(3)}x`,
+    )
 } finally {
   await server.close()
   if (process.env.KEEP) console.log(`kept ${project.dir}`)

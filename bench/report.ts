@@ -18,8 +18,8 @@ const date = (day: number) => new Date(Date.UTC(2026, 0, 1 + day)).toISOString()
 const score = (spec: number, index: number) => ((index * 7 + spec) % 10) / 10
 
 function tape(name: string, spec: number): LearnTape {
-  const entries = Array.from({ length: caseCount }, (_, index) =>
-    (['student', 'judge'] as const).map((role, at) => ({
+  const entries: LearnTape['entries'] = Array.from({ length: caseCount }, (_, index) =>
+    (['student', 'judge'] as const).map((role, at): LearnTape['entries'][number] => ({
       key: `${hex(spec * 1e6 + index * 2 + at)}#0`,
       case: hex(index, 12),
       role,
@@ -27,7 +27,6 @@ function tape(name: string, spec: number): LearnTape {
       response: { kind: 'chat' as const, chat: { results: [{ index: 0, content: role === 'student' ? `Reply ${index}: we are checking.` : `score: ${score(spec, index)}\nreasons: fine` }] } },
       costUsd: 0.0001,
       latencyMs: 100,
-      recorded: date(index % 30),
     })),
   ).flat()
   return { format: 2, spec: name, texts: { aaaaaaaaaaaaaaaa: ['You are a support agent.', 'Reply politely.'] }, entries }
@@ -125,13 +124,10 @@ try {
   await writeReportPage({ root, outDir: out })
   for (let round = 0; round < rounds; round++) {
     baseline.push(await time(() => readAndParse(root)))
-    page.push(
-      await time(async () => {
-        const { file, model } = await writeReportPage({ root, outDir: out })
-        if (model.warnings.length > 0) throw new Error(`unexpected warnings: ${JSON.stringify(model.warnings.slice(0, 3))}`)
-        size = (await readFile(file)).length
-      }),
-    )
+    let written: Awaited<ReturnType<typeof writeReportPage>> | undefined
+    page.push(await time(async () => void (written = await writeReportPage({ root, outDir: out }))))
+    if (written!.model.warnings.length > 0) throw new Error(`unexpected warnings: ${JSON.stringify(written!.model.warnings.slice(0, 3))}`)
+    size = (await readFile(written!.file)).length
   }
   const pageMs = median(page)
   const baselineMs = median(baseline)

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseCLI, version as vitestVersion } from 'vitest/node'
 import { closestMatch } from '../src/suggest.js'
-import { recordModeProblem, recordModes, type RecordMode } from './mode.js'
+import { recordModeConflict, recordModeProblem, type RecordMode } from './mode.js'
 import { parseReportArgs, type ReportCommand } from './report-page.js'
 
 export const help = `vitest-learn [vitest flags and filters]
@@ -166,9 +166,8 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
   const accept = argv.includes('--accept')
   // Vitest's flag too (its results cache): it is passed on as well.
   const noCache = flags.includes('--no-cache')
-  if ((record === 'none' || record === 'live') && optimize)
-    return { kind: 'usage-error', message: `--optimize calls models and writes a checkpoint; --record=${record} cannot go with it (--record=missing can)` }
-  if (record === 'live' && accept) return { kind: 'usage-error', message: "--accept writes a baseline and --record=live writes nothing: run them separately" }
+  const conflict = recordModeConflict(record, { optimize, accept })
+  if (conflict) return { kind: 'usage-error', message: conflict }
   // Optimizing and accepting are one-off jobs, never a watch session.
   if ((optimize || accept) && !options.watch) options.run = true
   if (filter.some((item) => /:\d+$/.test(item))) options.includeTaskLocation ??= true

@@ -9,7 +9,7 @@ import { retrySettingsProblem, type RetrySettings } from '../src/models/retry.js
 import { isModel, type LearnAIArgs } from '../src/spec.js'
 import { unknownNameMessage } from '../src/suggest.js'
 import type { LearnOptimizeSettings, LearnProvided } from './context.js'
-import { acceptRequested, baselineRefRequested, learnEnv, noCacheRequested, optimizeRequested, recordRequested } from './mode.js'
+import { acceptRequested, baselineRefRequested, learnEnv, noCacheRequested, optimizeRequested, recordModeConflict, recordRequested } from './mode.js'
 import { LearnReporter, showsAnnotations } from './reporter.js'
 import { specNameGuard } from './spec-names.js'
 import { learnFilePattern, learnGlob, transformSpec } from './transform.js'
@@ -153,8 +153,9 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
       const record = recordRequested()
       const accept = acceptRequested()
       const baselineRef = baselineRefRequested()
-      if (accept && record === 'live')
-        throw new LearnError(`--accept writes a baseline and ${learnEnv.record}=live writes nothing: run them separately`, { field: learnEnv.record })
+      const optimize = optimizeRequested()
+      const conflict = recordModeConflict(record, { optimize, accept })
+      if (conflict) throw new LearnError(conflict, { field: learnEnv.record })
       const cacheDir = resolve(root, 'node_modules/.cache/vitest-learn')
       const provided: LearnProvided = {
         root,
@@ -165,7 +166,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin {
           ...(options.judge ? { judge: options.judge } : {}),
           ...(options.retry ? { retry: options.retry } : {}),
         },
-        optimize: optimizeRequested(),
+        optimize,
         accept,
         ...(record ? { record } : {}),
         ...(baselineRef ? { baselineRef } : {}),

@@ -40,6 +40,14 @@ export function recordModeProblem(value: string): string | undefined {
   return (recordModes as readonly string[]).includes(value) ? undefined : unknownNameMessage('record mode', value, recordModes)
 }
 
+/** Why a record mode cannot go with optimizing or accepting, in the bin's words; undefined when it can. */
+export function recordModeConflict(record: string | undefined, jobs: { optimize: boolean; accept: boolean }): string | undefined {
+  if ((record === 'none' || record === 'live') && jobs.optimize)
+    return `--optimize calls models and writes a checkpoint; --record=${record} cannot go with it (--record=missing can)`
+  if (record === 'live' && jobs.accept) return '--accept writes a baseline and --record=live writes nothing: run them separately'
+  return undefined
+}
+
 /** The record mode LEARN_RECORD (or the bin's --record) asks for; undefined leaves it to Vitest's snapshot state. */
 export function recordRequested(env: NodeJS.ProcessEnv = process.env): RecordMode | undefined {
   const value = env[learnEnv.record]

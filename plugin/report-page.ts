@@ -7,7 +7,7 @@ import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport } from '../src/formats/types.generated.js'
 import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
 
-export const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <folder>] [--snapshots <folder>]
+const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <folder>] [--snapshots <folder>]
 
   Writes a static page, ${reportPageDir}/index.html, from snapshots/ and the last learn-report.json:
   score history, optimize runs, cases, prompt diffs. It needs no server and loads nothing.

@@ -11,11 +11,25 @@ function write(value: unknown, key: string): string | undefined {
     return `${out}]`
   }
   let out = '{'
-  for (const name of Object.keys(value).sort()) {
+  for (const name of jsonKeyOrder(Object.keys(value).sort())) {
     const item = write((value as Record<string, unknown>)[name], name)
     if (item !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(name)}:${item}`
   }
   return `${out}}`
+}
+
+const isArrayIndex = (key: string): boolean => /^(0|[1-9]\d*)$/.test(key) && Number(key) < 2 ** 32 - 1
+
+/**
+ * Sorted keys in the order JSON.stringify writes an object built from them: array-index keys
+ * ("9", "10") first, by number, then the others as given. Sorted text puts every key that starts
+ * with a digit first, so a first key without one means there is nothing to move.
+ */
+function jsonKeyOrder(sorted: string[]): string[] {
+  const first = sorted[0]?.charCodeAt(0)
+  if (first === undefined || first < 48 || first > 57) return sorted
+  const indices = sorted.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b))
+  return [...indices, ...sorted.filter((key) => !isArrayIndex(key))]
 }
 
 /**

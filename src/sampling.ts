@@ -29,6 +29,11 @@ export interface EvaluateCaseOptions {
   step?: <T>(index: number, run: () => Promise<T>) => Promise<T>
 }
 
+/** Runs the case's input, after its conversation, through one run of the program, whose tools go through `tools`: one tape step. */
+export function forwardCase(program: ProgramForRun, tools: ToolRecorder, item: SomeLearnCase, modelConfig: Record<string, unknown> | undefined): Promise<AxGenOut> {
+  return forwardStep(program({ wrapTool: tools.wrap }), tools.service, item.input, { ...(modelConfig ? { modelConfig } : {}), ...(item.history ? { history: item.history } : {}) })
+}
+
 /**
  * Asks the student `spec.samples` times, one reply after the other, and scores each reply with what
  * the program did (its tool calls and steps). The requests are identical, so the tape tells them
@@ -41,15 +46,14 @@ export async function evaluateCase(options: EvaluateCaseOptions): Promise<Sample
   const samples: SampleScore[] = []
   for (let index = 0; index < spec.samples; index++) {
     const tools = ToolRecorder.forRun(options.student, spec.liveTools)
-    const forwardOptions = { ...(options.modelConfig ? { modelConfig: options.modelConfig } : {}), ...(item.history ? { history: item.history } : {}) }
-    const prediction = await step(index, () => forwardStep(options.program({ wrapTool: tools.wrap }), tools.service, item.input, forwardOptions))
+    const prediction = await step(index, () => forwardCase(options.program, tools, item, options.modelConfig))
     const score = await step(index, () => scoreCase(spec, item, prediction, options.judge, tools.trajectory))
     samples.push({ ...score, prediction })
   }
   return combineSamples(item.id, samples)
 }
 
-export function combineSamples(caseId: string, samples: readonly SampleScore[]): SampledCase {
+function combineSamples(caseId: string, samples: readonly SampleScore[]): SampledCase {
   const names = [...new Set(samples.flatMap((sample) => Object.keys(sample.scorers)))]
   const worst = samples.reduce((low, sample) => (sample.score < low.score ? sample : low), samples[0]!)
   return {

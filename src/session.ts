@@ -184,7 +184,7 @@ export class SpecSession {
         student,
         judge: () => judge,
         ...(this.checkpoint?.program.modelConfig ? { modelConfig: this.checkpoint.program.modelConfig } : {}),
-        step: (sample, run) => replies.measure(sample, () => this.withTapeErrors(item.id, sample, run)),
+        step: (sample, run) => replies.measure(sample, () => this.withTapeErrors(item.id, run)),
       })
       const result: CaseResult = { caseId: item.id, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
@@ -205,10 +205,9 @@ export class SpecSession {
 
   /**
    * A missing recording surfaces as ax's generic failure; report the tape's own error instead. A
-   * miss past the first sample means the spec asks for more samples than were recorded. A program
-   * that got over a miss (an agent whose code caught a stale tool call's error) fails too.
+   * program that got over a miss (an agent whose code caught a stale tool call's error) fails too.
    */
-  private async withTapeErrors<T>(caseId: string, sample: number, run: () => Promise<T>): Promise<T> {
+  private async withTapeErrors<T>(caseId: string, run: () => Promise<T>): Promise<T> {
     try {
       const result = await run()
       const miss = this.tape.missesOf(caseId)[0]
@@ -216,11 +215,6 @@ export class SpecSession {
       return result
     } catch (error) {
       const miss = this.tape.missesOf(caseId)[0]
-      if (miss && sample > 0)
-        throw new LearnError(
-          `no recording for sample ${sample + 1} of ${this.spec.samples} of case ${caseId}: the tape holds fewer replies per case than \`samples\` asks for. CI replays recordings only and calls no model.`,
-          { file: this.tape.options.path, fix: `${this.options.recordCommand} with the model's API key set (it records only the missing samples), then commit the tape` },
-        )
       if (miss) throw miss
       if (error instanceof LearnError) throw error
       throw new LearnError(`case ${caseId} failed: ${error instanceof Error ? error.message : String(error)}`, {
@@ -264,7 +258,6 @@ export class SpecSession {
     this.traceLines.set(item.id, lines)
   }
 
-  /** Scores of the cases run so far. */
   /** The scored cases in the spec's order, whatever order they finished in: ties in the gate's lists stay put from run to run. */
   scores(): SampledCase[] {
     return this.spec.cases.flatMap((item) => {

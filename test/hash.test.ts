@@ -14,6 +14,7 @@ const values: [string, unknown][] = [
   ['undefined, functions and symbols', { a: undefined, b: () => 1, c: Symbol('s'), d: [undefined, () => 1, Symbol('s')], e: 1 }],
   ['toJSON and dates', { when: new Date(Date.UTC(2026, 0, 2)), custom: { toJSON: (key: string) => `custom:${key}` }, list: [{ toJSON: () => undefined }] }],
   ['boxed primitives, maps and sets', { n: Object(1) as unknown, s: Object('s') as unknown, map: new Map([[1, 2]]), set: new Set([1]) }],
+  ['keys that are array indices (JSON writes them first, by number)', { b: 1, '10': 2, '9': 3, '1a': 4, '01': 5, '4294967295': 6, '4294967294': 7 }],
   ['empty containers', { a: {}, b: [], c: [[]], d: [{}] }],
   ['a chat request', { chatPrompt: [{ role: 'system', content: 'Reply.\n<task>', cache: false }, { role: 'user', content: 'Hi' }], modelConfig: { temperature: 0, stream: undefined }, functions: [] }],
 ]

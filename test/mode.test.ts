@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { acceptRequested, optimizeRequested, recordRequested } from '../plugin/mode.js'
+import { acceptRequested, optimizeRequested, recordModeConflict, recordRequested } from '../plugin/mode.js'
 
 describe('optimize and accept modes', () => {
   it('are asked for by the bin’s environment variable, or by a flag after --', () => {
@@ -24,5 +24,14 @@ describe('the record mode', () => {
 
   it('rejects a misspelled LEARN_RECORD, naming the variable and the mode it most likely meant', () => {
     expect(() => recordRequested({ LEARN_RECORD: 'al' })).toThrow('LEARN_RECORD: unknown record mode "al"; did you mean "all"?')
+  })
+})
+
+describe('record modes that cannot go with optimizing or accepting', () => {
+  it('are refused alike by the bin and by LEARN_RECORD with LEARN_OPTIMIZE or LEARN_ACCEPT', () => {
+    expect(recordModeConflict('live', { optimize: true, accept: false })).toContain('--record=live cannot go with it')
+    expect(recordModeConflict('none', { optimize: true, accept: false })).toContain('--record=none cannot go with it')
+    expect(recordModeConflict('live', { optimize: false, accept: true })).toContain('--record=live writes nothing')
+    for (const record of [undefined, 'missing', 'all']) expect(recordModeConflict(record, { optimize: true, accept: true })).toBeUndefined()
   })
 })

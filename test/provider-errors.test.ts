@@ -1,8 +1,8 @@
 import { inspect } from 'node:util'
-import { createServer } from 'node:net'
+import { closedPort } from './support/closed-port.js'
 import { ax, type AxAIService } from '@ax-llm/ax'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { LearnError } from '../src/errors.js'
+import { causeOfType, LearnError } from '../src/errors.js'
 import { chooseModel, ProviderError, resolveModel, type RetrySettings } from '../src/models/index.js'
 import type { LearnAIArgs, SomeLearnSpec } from '../src/spec.js'
 import { startModelServer, type ModelServer } from './support/model-server.js'
@@ -33,16 +33,9 @@ async function failureOf(call: Promise<unknown>): Promise<ProviderError> {
     () => undefined,
     (rejection: unknown) => rejection,
   )
-  for (let cause = error; cause instanceof Error; cause = cause.cause) if (cause instanceof ProviderError) return cause
-  throw new Error(`expected a ProviderError, got ${String(error)}`)
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
+  const failure = causeOfType(error, ProviderError)
+  if (!failure) throw new Error(`expected a ProviderError, got ${String(error)}`)
+  return failure
 }
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net'
+import { closedPort } from './support/closed-port.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startModelServer, type ModelServer } from './support/model-server.js'
 import { createProject, type TempProject } from './support/project.js'
@@ -29,14 +29,6 @@ export default defineLearn({
   threshold: 0.5,
 })
 `
-
-async function closedPort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 describe('a project whose provider fails', () => {
   let server: ModelServer

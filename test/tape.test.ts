@@ -305,6 +305,15 @@ describe("mode 'none' (CI)", () => {
     expect(error.fix).toContain(path)
   })
 
+  it('explains a request asked more times than it was recorded: fewer samples than `samples` asks for', async () => {
+    await record(['order'])
+    const run = await openRun('none')
+    await run.ask('order')
+    const error = await missIn(run, 'order')
+    expect(error.message).toContain('the tape holds 1 answer(s) to this request and the run asks it again: fewer samples were recorded than `samples` asks for')
+    expect(error.field).toMatch(/^[0-9a-f]{16}#1$/)
+  })
+
   it('names the first changed line of the prompt, before and after', async () => {
     await record(['order'])
     const system = String((await entriesOf('order'))[0]!.request.messages[0]!.content)

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { LearnError } from '../errors.js'
+import { hashText } from '../hash.js'
 import { compactJson } from './compact-json.js'
 import { parseJsonText, readText } from './files.js'
 import type { LearnTape, LearnTapeEntry, LearnTapeRequest, LearnTapeResponse, LearnUsage } from './types.generated.js'
@@ -20,7 +20,7 @@ export const tapeFormat = 2
 const readableFormats: readonly number[] = [1, 2, 3]
 
 /** The format a tape of these entries is written in: 3 when any holds tool calls, else 2. */
-export const formatFor = (entries: readonly LearnTapeEntry[]): LearnTape['format'] => (entries.some((entry) => entry.tools?.length) ? 3 : tapeFormat)
+const formatFor = (entries: readonly LearnTapeEntry[]): LearnTape['format'] => (entries.some((entry) => entry.tools?.length) ? 3 : tapeFormat)
 
 /** A tape format this version cannot read: never overwritten, not even under -u. */
 export class TapeFormatError extends LearnError {}
@@ -47,7 +47,6 @@ export function responseUsage(response: LearnTapeResponse): LearnUsage | undefin
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 
-const textId = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16)
 
 /** The message with one key renamed and its value replaced, keeping the key's place. */
 function swapKey(message: Record<string, unknown>, from: string, to: string, value: unknown): Record<string, unknown> {
@@ -118,7 +117,7 @@ export function tapeText(spec: string, entries: readonly LearnTapeEntry[]): stri
     const content = message.content
     if (typeof content !== 'string' || 'text' in message || (message.role !== 'system' && uses.get(content)! < 2)) return message
     let id = shared.get(content)
-    if (id === undefined) shared.set(content, (id = textId(content)))
+    if (id === undefined) shared.set(content, (id = hashText(content)))
     return swapKey(message, 'content', 'text', id)
   }
   const fileEntries = entries.map(({ key, case: caseId, role, request, response, usage, costUsd, latencyMs, tools }): LearnTapeEntry => {

@@ -211,7 +211,9 @@ export class OptimizeCalls {
     const tape = await Tape.load({
       path,
       spec: spec.name,
+      // --no-cache asks every call again; the answers it replaces are the only ones it drops.
       mode: options.noCache ? 'all' : 'new',
+      cache: true,
       recordCommand: 'vitest-learn --optimize',
       secrets: Object.values(resolved).flatMap((model) => model.secrets),
       journal: join(options.cacheDir, 'journal', `optimize-${spec.name}.jsonl`),

@@ -3,7 +3,7 @@ import type { LearnProgramState } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
 import { plainTrajectory, scoreCase, type CaseScore } from '../scoring.js'
 import { mean } from '../stats.js'
-import { forwardStep } from '../forward.js'
+import { forwardCase } from '../sampling.js'
 import type { LearnTrajectory, SomeLearnCase, SomeLearnSpec } from '../spec.js'
 import { ToolRecorder } from '../tool-recorder.js'
 import { createLimiter, type Limiter } from './limit.js'
@@ -48,15 +48,12 @@ const messageOf = (error: unknown): string => {
 /**
  * Runs cases on program states and scores them with the spec's judge and metric, a bounded number
  * at a time. Results are memoized by what determines them (the rendered program and the case), so
- * GEPA re-scoring a parent on a minibatch, or the decision re-scoring a candidate, costs nothing.
+ * the search re-scoring a parent on a focus case, or the decision re-scoring a candidate, costs nothing.
  */
 export class Evaluator {
-  /** Cases whose program or judge failed. */
-  errors = 0
   private readonly limit: Limiter
   private readonly evaluations = new Map<string, Promise<CaseEvaluation>>()
   private readonly scores = new Map<string, Promise<CaseScore>>()
-  private readonly feedback = new Map<string, string>()
 
   constructor(private readonly options: EvaluatorOptions) {
     this.limit = options.limit ?? createLimiter(options.concurrency ?? 8)
@@ -100,10 +97,7 @@ export class Evaluator {
     let prediction: AxGenOut = {}
     try {
       const [answer, expected] = await Promise.all([
-        forwardStep(buildProgram(spec, state, { wrapTool: tools.wrap }), tools.service, item.input, {
-          ...(state.modelConfig ? { modelConfig: state.modelConfig } : {}),
-          ...(item.history ? { history: item.history } : {}),
-        }),
+        forwardCase((wrap) => buildProgram(spec, state, wrap), tools, item, state.modelConfig),
         item.expected === undefined ? this.options.reference?.(item) : undefined,
       ])
       prediction = answer
@@ -112,35 +106,23 @@ export class Evaluator {
     } catch (error) {
       if (this.options.stopped?.()) return outcome(prediction, { score: 0, reasons: '', skipped: true })
       const message = messageOf(error)
-      this.errors++
       this.options.onError?.(item.id, message)
-      this.feedback.set(feedbackKey(item.input, prediction), `score 0: the program failed on this input (${message})`)
       return outcome(prediction, { score: 0, reasons: '', error: message })
     }
   }
 
   /** The spec's judge and metric on one prediction (and what the program did), memoized: equal ones are judged once. */
-  score(item: SomeLearnCase, prediction: AxGenOut, trajectory: LearnTrajectory = plainTrajectory()): Promise<CaseScore> {
+  private score(item: SomeLearnCase, prediction: AxGenOut, trajectory: LearnTrajectory = plainTrajectory()): Promise<CaseScore> {
     const key = hashOf({ input: item.input, history: item.history, expected: item.expected, criteria: item.criteria, prediction, trajectory })
     let pending = this.scores.get(key)
     if (!pending) {
       pending = scoreCase(this.options.spec, item, prediction, () => this.options.judge, trajectory)
       this.scores.set(key, pending)
-      pending.then(
-        (verdict) => this.feedback.set(feedbackKey(item.input, prediction), `score ${verdict.score.toFixed(2)}: ${verdict.reasons || 'no reasons given'}`),
-        () => this.scores.delete(key),
-      )
+      pending.catch(() => this.scores.delete(key))
     }
     return pending
   }
-
-  /** The judge's score and reasons for a prediction evaluated earlier: GEPA's per-example feedback. */
-  feedbackFor(input: unknown, prediction: unknown): string | undefined {
-    return this.feedback.get(feedbackKey(input, prediction))
-  }
 }
-
-const feedbackKey = (input: unknown, prediction: unknown): string => hashOf({ input, prediction })
 
 export interface ProgramScore {
   mean: number

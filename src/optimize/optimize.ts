@@ -7,7 +7,7 @@ import { redact } from '../redact.js'
 import { freshBaseline } from '../fresh-baseline.js'
 import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
-import type { PairedComparison } from '../stats.js'
+import { rounded, type PairedComparison } from '../stats.js'
 import { OptimizeCalls, providerFailuresToStop } from './calls.js'
 import { committedProgram, latestVersion, readCheckpoint, writeCheckpoint } from './checkpoint.js'
 import { snapshotFiles } from '../formats/layout.js'
@@ -335,7 +335,7 @@ class OptimizeRun {
 
   private costSoFar(): OptimizeResult['cost'] {
     const { meter } = this.calls
-    return { calls: meter.calls, usage: { ...meter.usage }, usd: roundUsd(meter.usd) }
+    return { calls: meter.calls, usage: { ...meter.usage }, usd: rounded(meter.usd) }
   }
 
   /**
@@ -378,8 +378,6 @@ class OptimizeRun {
     if (written && !this.files.includes(written)) this.files.push(written)
   }
 }
-
-const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6
 
 /** The texts `after` changed from `before`, each with a diff headed by what it is. */
 function changedComponents(spec: SomeLearnSpec, before: LearnProgramState, after: LearnProgramState, labels: readonly [string, string]): ComponentChange[] {

@@ -1,4 +1,4 @@
-import type { AxFunction, AxProgramDemos } from '@ax-llm/ax'
+import type { AxFunction } from '@ax-llm/ax'
 import type { LearnProgramState } from '../formats/types.generated.js'
 import { hashOf } from '../hash.js'
 import { isAgent, rebuild, toolDescriptionKeys, toolsOf, type SomeProgram } from '../program/tools.js'
@@ -100,7 +100,3 @@ export function withComponent(spec: SomeLearnSpec, state: LearnProgramState, key
   const componentMap = { ...effective.componentMap, [key]: text }
   return effectiveState(spec, { ...effective, ...(key === primaryInstructionKey(spec) ? { instruction: text } : {}), componentMap })
 }
-
-/** The same program state with another instruction (also in its component map, which would otherwise win). */
-export const withInstruction = (spec: SomeLearnSpec, state: LearnProgramState, instruction: string): LearnProgramState =>
-  withComponent(spec, state, primaryInstructionKey(spec), instruction)

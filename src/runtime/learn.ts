@@ -8,7 +8,7 @@ import { fromLearnCheckpoint } from '../formats/checkpoint-mapping.js'
 import { snapshotFiles } from '../formats/layout.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
 import { createStorage } from '../storage/url.js'
-import { checkName } from '../storage/validate.js'
+import { checkName, isPlainObject } from '../storage/validate.js'
 import { optimizeAgent, type AxLearnResult } from './optimize.js'
 import { SaveQueue } from './save-queue.js'
 import { credentialsOf, redactDeep } from './secrets.js'
@@ -286,5 +286,4 @@ export function learn<IN extends Record<string, unknown>, OUT extends AxGenOut>(
   return new AxLearn(gen, options)
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 const isTextMap = (value: unknown): value is Record<string, string> => isPlainObject(value) && Object.values(value).every((text) => typeof text === 'string')

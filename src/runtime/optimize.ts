@@ -93,13 +93,15 @@ export async function optimizeAgent(input: AgentOptimizeInput): Promise<{ result
     tolerance: defaultTolerance,
     samples: defaultSamples,
     judgeSamples: defaultJudgeSamples,
+    judgeTrajectory: false,
+    liveTools: [],
     optimize: {
       budget: options.budget ?? 20,
       synthCount: options.synthCount ?? 50,
       useTraces: options.useTraces ?? true,
       generateExamples: options.generateExamples ?? true,
     },
-  } as SomeLearnSpec
+  }
   // The pipeline keeps checkpoints in a snapshot folder; a scratch one bridges it to the agent's storage.
   const scratch = await mkdtemp(join(tmpdir(), 'vitest-learn-agent-'))
   const snapshotDir = join(scratch, options.name)

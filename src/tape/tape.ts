@@ -44,6 +44,11 @@ export interface TapeOptions {
    * is written.
    */
   journal?: string
+  /**
+   * A cache rather than a spec's recordings: entries this run did not use are never dropped, even
+   * under `all` (which then only replaces what it asks again).
+   */
+  cache?: boolean
 }
 
 export interface TapeLookup {
@@ -177,12 +182,16 @@ export class Tape {
 
   /** Notes a call that has no recording in replay-only mode and returns the error for its case. */
   miss(key: string, request: LearnTapeRequest, caseId: string, role: TapeRole): LearnError {
+    return this.missing(caseId, key, `no recording for a ${role} call of case ${caseId} (${this.whyMissing(key, request, caseId, role)}). CI replays recordings only and calls no model`)
+  }
+
+  private whyMissing(key: string, request: LearnTapeRequest, caseId: string, role: TapeRole): string {
+    const [hash, occurrence] = key.split('#') as [string, string]
+    // The same request was recorded, fewer times than the run asks it: more samples than were recorded.
+    if (Number(occurrence) > 0 && this.recorded.has(`${hash}#${Number(occurrence) - 1}`))
+      return `the tape holds ${occurrence} answer(s) to this request and the run asks it again: fewer samples were recorded than \`samples\` asks for`
     const sameCase = [...this.recorded.values()].filter((entry) => entry.case === caseId && entry.role === role)
-    return this.missing(
-      caseId,
-      key,
-      `no recording for a ${role} call of case ${caseId} (${explainMiss(JSON.parse(redact(JSON.stringify(request), this.secrets)), sameCase)}). CI replays recordings only and calls no model`,
-    )
+    return explainMiss(JSON.parse(redact(JSON.stringify(request), this.secrets)), sameCase)
   }
 
   /** Notes something replay-only mode cannot answer (a model call, a tool call): the error for its case, naming the recording `key`. */
@@ -208,7 +217,7 @@ export class Tape {
     const obsolete = new Set(old.filter((entry) => !failed(entry) && (this.casesRun.has(entry.case) || !specCases.has(entry.case))))
     this.counters.obsolete = obsolete.size
     this.counters.kept = old.filter(failed).length
-    const drop = this.options.mode === 'all' && [...specCases].every((caseId) => this.casesSucceeded.has(caseId))
+    const drop = this.options.mode === 'all' && !this.options.cache && [...specCases].every((caseId) => this.casesSucceeded.has(caseId))
     this.counters.removed = drop ? obsolete.size : 0
     const survivors = [...this.recorded.values()].filter((entry) => !this.fresh.has(entry.key) && !(drop && obsolete.has(entry)))
     return [...survivors, ...this.fresh.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))

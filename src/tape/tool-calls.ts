@@ -5,7 +5,7 @@ import { stableStringify } from '../hash.js'
 import type { Tape } from './tape.js'
 
 /** A model call as the tape answered it: its entry is the recording replayed, or the one being recorded. */
-export interface ModelCall {
+interface ModelCall {
   entry: LearnTapeEntry
   replayed: boolean
 }
@@ -32,7 +32,7 @@ export function toolErrorOf(error: unknown): LearnToolError {
 }
 
 /** The outcome a recording holds, as the tool gave it: its result, or its error thrown again. */
-export function replayOutcome(call: LearnToolCall): unknown {
+function replayOutcome(call: LearnToolCall): unknown {
   if (!call.error) return structuredClone(call.result)
   if (call.error.fields) throw new AxFunctionError(call.error.fields)
   throw new Error(call.error.message)

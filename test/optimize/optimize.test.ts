@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readTapeFile } from '../../src/formats/tape-file.js'
 import { LearnError } from '../../src/errors.js'
 import { readJsonFile } from '../../src/formats/files.js'
 import { judgeHash } from '../../src/judge.js'
@@ -100,8 +101,12 @@ describe('optimizeSpec against the scripted model server', () => {
       world.setProposer('worse')
       server.reset()
       const checkpointBefore = await readFile(join(dirs.snapshotDir, 'checkpoint.json'), 'utf8')
+      const cacheKeys = async () => ((await readTapeFile(join(dirs.cacheDir, `${spec.name}.json`), 'fix'))?.entries ?? []).map((entry) => entry.key)
+      const cachedBefore = await cacheKeys()
       // The teacher changed behind the same model name: the cache would replay the first run's proposals.
       second = await optimizeSpec({ spec, ...dirs, models: scriptedModels(server.url), noCache: true })
+      // --no-cache replaces the answers it asks again; it drops none of the others the first run paid for.
+      expect(await cacheKeys()).toEqual(expect.arrayContaining(cachedBefore))
 
       expect(server.calls.filter(isProposer).length).toBeGreaterThan(0)
       expect(server.calls.some((call) => call.system.includes(WORSE_INSTRUCTION))).toBe(true)

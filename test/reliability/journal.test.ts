@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import type { LearnTapeEntry } from '../../src/formats/types.generated.js'
 import { Tape } from '../../src/tape/tape.js'
+import { tapeEntry } from './support/fixtures.js'
 
 let dir: string
 beforeEach(async () => {
@@ -16,14 +16,7 @@ beforeEach(async () => {
 })
 afterEach(() => rm(dir, { recursive: true, force: true }))
 
-const entry: LearnTapeEntry = {
-  key: '0123456789abcdef#0',
-  case: 'one',
-  role: 'student',
-  request: { provider: 'openai', model: 'gpt-4o-mini', modelConfig: {}, messages: [], functions: [], stream: null },
-  response: { kind: 'chat', chat: { results: [{ index: 0, content: 'Polite reply: hi' }] } },
-  latencyMs: 1,
-}
+const entry = tapeEntry()
 
 it('has a kept answer on disk the moment it is kept', async () => {
   const journal = join(dir, 'journal', 'support.jsonl')

@@ -31,14 +31,19 @@ async function snapshotTexts(dir: string): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(files.map(async (file) => [file, await readFile(file, 'utf8')] as const)))
 }
 
-/** Opens a file in a fresh page, recording every request the page makes. */
-async function open(browser: OpenBrowser, file: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; requests: string[] }> {
+/** Opens a file in a fresh page, recording every request the page makes and every dialog it opens (from the first script on). */
+async function open(browser: OpenBrowser, file: string, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; requests: string[]; dialogs: string[] }> {
   const page = await browser.browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme })
   const requests: string[] = []
+  const dialogs: string[] = []
   page.on('request', (request) => requests.push(request.url()))
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message())
+    void dialog.dismiss()
+  })
   await page.goto(pathToFileURL(file).href)
   await page.waitForLoadState('load')
-  return { page, requests }
+  return { page, requests, dialogs }
 }
 
 describe('the report page in a browser', () => {
@@ -112,12 +117,7 @@ describe('the report page in a browser', () => {
   it('runs none of the text it shows: hostile prompts and outputs load nothing and execute nothing', async () => {
     const file = join(project.dir, 'hostile.html')
     await writeFile(file, renderPage(hostileProject()))
-    const dialogs: string[] = []
-    const { page, requests } = await open(browser, file)
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message())
-      void dialog.dismiss()
-    })
+    const { page, requests, dialogs } = await open(browser, file)
     await page.locator('details summary').first().click()
     expect(requests).toEqual([pathToFileURL(file).href])
     expect(dialogs).toEqual([])

@@ -15,7 +15,7 @@ function historyLabel(line: LearnHistoryLine): string {
 }
 
 /** Score history: recorded runs, checkpoints' baselines and the last report's run, by date. */
-export function historyPoints(files: SpecFiles, report: LearnReport | undefined, spec: LearnReportSpec | undefined): HistoryPoint[] {
+function historyPoints(files: SpecFiles, report: LearnReport | undefined, spec: LearnReportSpec | undefined): HistoryPoint[] {
   const points: HistoryPoint[] = [
     ...files.history.map((line): HistoryPoint => ({ kind: 'run', date: line.date, label: historyLabel(line), mean: line.mean, interval: [line.interval[0]!, line.interval[1]!], pass: line.pass })),
     ...files.checkpoints.flatMap((checkpoint): HistoryPoint[] =>
@@ -61,7 +61,7 @@ function historyVerdict(line: LearnHistoryLine, current: LearnCheckpoint | undef
 }
 
 /** The seed (from the first run that started without a checkpoint) and every checkpoint. */
-export function programVersions(files: SpecFiles): ProgramVersion[] {
+function programVersions(files: SpecFiles): ProgramVersion[] {
   const seedRun = files.runs.find((run) => run.record.previousVersion === undefined)
   const seed = seedRun?.record.candidates.find((candidate) => candidate.origin === 'start')
   return [
@@ -84,7 +84,7 @@ export function acceptedPath(candidates: LoadedRun['record']['candidates']): Set
   return path
 }
 
-export function optimizeRun({ file, from, record }: LoadedRun): OptimizeRunView {
+function optimizeRun({ file, from, record }: LoadedRun): OptimizeRunView {
   const path = acceptedPath(record.candidates)
   return {
     file,
@@ -152,7 +152,7 @@ interface CaseSources {
   recording?: Pick<CaseRow, 'models'>
 }
 
-export function caseRow({ id, reported, traces, baseline, dropped, threshold, recording }: CaseSources): CaseRow {
+function caseRow({ id, reported, traces, baseline, dropped, threshold, recording }: CaseSources): CaseRow {
   const first = traces[0]
   const score = reported?.score ?? mean(traces.flatMap((trace) => (trace.score === undefined ? [] : [trace.score])))
   const reasons = reported?.reasons ?? first?.reasons
@@ -177,7 +177,7 @@ export function caseRow({ id, reported, traces, baseline, dropped, threshold, re
 }
 
 /** Every case of the spec: in the report's order, then those only the traces know. */
-export function caseRows(files: SpecFiles, spec: LearnReportSpec | undefined, threshold: number | undefined): CaseRow[] {
+function caseRows(files: SpecFiles, spec: LearnReportSpec | undefined, threshold: number | undefined): CaseRow[] {
   const traces = tracesByCase(files.traces)
   const reported = new Map((spec?.cases ?? []).map((item) => [item.id, item]))
   const dropped = new Set((spec?.regression.drops ?? []).map((drop) => drop.case))
@@ -198,7 +198,7 @@ export function caseRows(files: SpecFiles, spec: LearnReportSpec | undefined, th
   })
 }
 
-export function specView(files: SpecFiles, report: LearnReport | undefined): SpecView {
+function specView(files: SpecFiles, report: LearnReport | undefined): SpecView {
   const spec = report?.specs.find((item) => item.name === files.name)
   const last = files.history.at(-1)
   const verdict = spec ? reportVerdict(spec) : last ? historyVerdict(last, files.current) : undefined

@@ -21,7 +21,7 @@ export interface VersionDiff {
   demos: SideBySide
 }
 
-export function sideBySide(before: string, after: string): SideBySide {
+function sideBySide(before: string, after: string): SideBySide {
   const left: Segment[] = []
   const right: Segment[] = []
   for (const part of diffWords(before, after)) {
@@ -32,7 +32,7 @@ export function sideBySide(before: string, after: string): SideBySide {
 }
 
 /** Up to this many versions, every pair is diffed; above it, each version against the next and against the newest. */
-export const allPairsUpTo = 16
+const allPairsUpTo = 16
 
 export function versionPairs(count: number): [number, number][] {
   const pairs: [number, number][] = []

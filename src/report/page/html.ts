@@ -13,7 +13,7 @@ const usd = (value: number) => `$${value.toFixed(4)}`
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
 
 /** How old a date was when the page was made: `3 d`, `5 h`, `12 min`. */
-export function age(date: string, now: string): string {
+function age(date: string, now: string): string {
   const minutes = Math.max(0, (Date.parse(now) - Date.parse(date)) / 60_000)
   if (!Number.isFinite(minutes)) return 'unknown age'
   if (minutes < 60) return `${Math.round(minutes)} min old`

@@ -17,7 +17,7 @@ export const reportPageDir = 'learn-report'
 /** Where a run that writes the page keeps its learn-report.json, for a later `vitest-learn report`. */
 export const pageReportFile = join(reportPageDir, 'learn-report.json')
 /** The learn-report.json files `vitest-learn report` looks for, in order, when it is not told. */
-export const defaultReportFiles = [pageReportFile, 'learn-report.json']
+const defaultReportFiles = [pageReportFile, 'learn-report.json']
 
 export interface ReportPageOptions {
   root: string
@@ -32,7 +32,7 @@ export interface ReportPageOptions {
   now?: Date
 }
 
-export interface ReportPageResult {
+interface ReportPageResult {
   file: string
   model: ReportModel
 }

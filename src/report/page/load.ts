@@ -15,7 +15,7 @@ import type {
 import { jsonFilesIn, listFolder, readFormat, readFormatLines, WarningLog } from './read.js'
 import type { ReportWarning } from './model.js'
 
-export interface LoadOptions {
+interface LoadOptions {
   /** The project root: warnings show paths relative to it. */
   root: string
   /** The plugin's snapshot folder (snapshots/ by default). */

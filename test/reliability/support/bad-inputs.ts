@@ -13,7 +13,7 @@ import learn from '../../../plugin/index.js'
 import { startModelServer } from '../../support/model-server.js'
 import { createProject } from '../../support/project.js'
 import { changedFiles, fingerprint } from './check-files.js'
-import { configSource, liveEnv, optimizeScript, recordScript } from './fixtures.js'
+import { configSource, liveEnv, optimizeScript, recordScript, tapeEntry } from './fixtures.js'
 
 export type Verdict = 'clear' | 'unclear' | 'silent' | 'lost'
 
@@ -76,15 +76,6 @@ export default defineLearn({
 }
 
 const tape = (entries: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ format: 1, spec: '{name}', entries, ...extra }, null, 2)
-const entry = (fields: Record<string, unknown> = {}) => ({
-  key: '0123456789abcdef#0',
-  case: 'one',
-  role: 'student',
-  request: { provider: 'openai', model: 'gpt-4o-mini', modelConfig: {}, messages: [], functions: [], stream: null },
-  response: { kind: 'chat', chat: { results: [{ index: 0, content: 'Polite reply: hi' }] } },
-  latencyMs: 1,
-  ...fields,
-})
 const checkpoint = (fields: Record<string, unknown> = {}) =>
   JSON.stringify({ format: 1, name: '{name}', version: 1, parent: null, created: '2024-01-01T00:00:00.000Z', program: { instruction: 'Reply.' }, ...fields }, null, 2)
 const trace = (fields: Record<string, unknown> = {}) =>
@@ -108,18 +99,18 @@ export const runInputs: RunInput[] = [
   { id: 'expected-text', kind: 'spec', what: "expected: 'yes' (not an object)", edit: [["input: { customer_query: 'Where is my order?' }", "input: { customer_query: 'Where is my order?' }, expected: 'yes'"]], expect: { field: 'cases[0].expected' } },
   { id: 'no-default-export', kind: 'spec', what: 'a spec file without defineLearn', edit: [['export default defineLearn(', 'export default (']], expect: {} },
 
-  { id: 'tape-truncated', kind: 'tape', what: 'tape.json cut off mid-way', files: { '{dir}/tape.json': tape([entry()]).slice(0, 120) }, expect: { file: '{dir}/tape.json' } },
+  { id: 'tape-truncated', kind: 'tape', what: 'tape.json cut off mid-way', files: { '{dir}/tape.json': tape([tapeEntry()]).slice(0, 120) }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-empty', kind: 'tape', what: 'tape.json of 0 bytes', files: { '{dir}/tape.json': '' }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-folder', kind: 'tape', what: 'tape.json is a folder', files: { '{dir}/tape.json': null }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-format', kind: 'tape', what: 'format: 99', files: { '{dir}/tape.json': tape([], { format: 99 }) }, expect: { file: '{dir}/tape.json', field: 'format' } },
   { id: 'tape-other-spec', kind: 'tape', what: "a tape recorded for another spec's name", files: { '{dir}/tape.json': tape([]).replace('{name}', 'another') }, expect: { file: '{dir}/tape.json', field: 'spec' } },
   { id: 'tape-entries-object', kind: 'tape', what: 'entries is an object', files: { '{dir}/tape.json': tape([], { entries: {} }) }, expect: { file: '{dir}/tape.json', field: 'entries' } },
-  { id: 'tape-no-key', kind: 'tape', what: 'an entry without its key', files: { '{dir}/tape.json': tape([{ ...entry(), key: undefined }]) }, expect: { file: '{dir}/tape.json', field: 'entries[0]' } },
-  { id: 'tape-bad-key', kind: 'tape', what: "an entry key that is not '<hash>#<n>'", files: { '{dir}/tape.json': tape([entry({ key: 'abc' })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].key' } },
-  { id: 'tape-no-results', kind: 'tape', what: 'a response without results', files: { '{dir}/tape.json': tape([entry({ response: { kind: 'chat', chat: {} } })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].response' } },
-  { id: 'tape-duplicate-key', kind: 'tape', what: 'two entries with one key', files: { '{dir}/tape.json': tape([entry(), entry({ latencyMs: 2 })]) }, expect: { file: '{dir}/tape.json', field: 'entries[1].key' } },
-  { id: 'tape-role', kind: 'tape', what: "role: 'boss'", files: { '{dir}/tape.json': tape([entry({ role: 'boss' })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].role' } },
-  { id: 'tape-latency', kind: 'tape', what: 'latencyMs: -5', files: { '{dir}/tape.json': tape([entry({ latencyMs: -5 })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].latencyMs' } },
+  { id: 'tape-no-key', kind: 'tape', what: 'an entry without its key', files: { '{dir}/tape.json': tape([{ ...tapeEntry(), key: undefined }]) }, expect: { file: '{dir}/tape.json', field: 'entries[0]' } },
+  { id: 'tape-bad-key', kind: 'tape', what: "an entry key that is not '<hash>#<n>'", files: { '{dir}/tape.json': tape([tapeEntry({ key: 'abc' })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].key' } },
+  { id: 'tape-no-results', kind: 'tape', what: 'a response without results', files: { '{dir}/tape.json': tape([tapeEntry({ response: { kind: 'chat', chat: {} } })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].response' } },
+  { id: 'tape-duplicate-key', kind: 'tape', what: 'two entries with one key', files: { '{dir}/tape.json': tape([tapeEntry(), tapeEntry({ latencyMs: 2 })]) }, expect: { file: '{dir}/tape.json', field: 'entries[1].key' } },
+  { id: 'tape-role', kind: 'tape', what: "role: 'boss'", files: { '{dir}/tape.json': tape([tapeEntry({ role: 'boss' })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].role' } },
+  { id: 'tape-latency', kind: 'tape', what: 'latencyMs: -5', files: { '{dir}/tape.json': tape([tapeEntry({ latencyMs: -5 })]) }, expect: { file: '{dir}/tape.json', field: 'entries[0].latencyMs' } },
   { id: 'tape-bom', kind: 'tape', what: 'a byte-order mark before the JSON', files: { '{dir}/tape.json': `\uFEFF${tape([])}` }, expect: { file: '{dir}/tape.json' } },
   { id: 'tape-null', kind: 'tape', what: 'tape.json holding null', files: { '{dir}/tape.json': 'null' }, expect: { file: '{dir}/tape.json', field: '(root)' } },
 

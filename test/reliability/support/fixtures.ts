@@ -1,7 +1,20 @@
 // The project the campaign runs: a vitest.config.ts whose models point at the scripted server,
 // a spec to record and one to optimize, and the scripts the server answers them with.
+import type { LearnTapeEntry } from '../../../src/formats/types.generated.js'
 import { defaultScript, type Script, type ScriptedCall } from '../../support/model-server.js'
 import { SEED_INSTRUCTION, scriptedWorld } from '../../optimize/support.js'
+
+/** One recorded call, as a tape or journal holds it; `fields` override. */
+export const tapeEntry = (fields: Partial<Record<keyof LearnTapeEntry, unknown>> = {}): LearnTapeEntry =>
+  ({
+    key: '0123456789abcdef#0',
+    case: 'one',
+    role: 'student',
+    request: { provider: 'openai', model: 'gpt-4o-mini', modelConfig: {}, messages: [], functions: [], stream: null },
+    response: { kind: 'chat', chat: { results: [{ index: 0, content: 'Polite reply: hi' }] } },
+    latencyMs: 1,
+    ...fields,
+  }) as LearnTapeEntry
 
 /** The API key of every campaign run: it must never reach a file. */
 export const SENTINEL = 'sk-sentinel-7f3a9c2e5b1d4086'

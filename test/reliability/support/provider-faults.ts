@@ -2,7 +2,7 @@
 // requests) is retried and the run passes; one that lasts fails the run with an error naming the
 // URL and the status or cause, never a recording: the tape stays byte-identical under -u, and no
 // checkpoint is written from failed calls. Plain code, free of Vitest.
-import { createServer } from 'node:net'
+import { closedPort } from '../../support/closed-port.js'
 import { cp, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startModelServer, type Fault, type ModelServer, type Script } from '../../support/model-server.js'
@@ -43,14 +43,6 @@ const explained: Record<FaultKind, RegExp> = {
   malformed: /answered with a body that is not JSON/,
   reset: /dropped the connection/,
   refused: /is unreachable: connection refused \(ECONNREFUSED\)/,
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
 }
 
 /** Every trial: each fault in each phase, passing (but 'refused', which cannot pass mid-run with the server up) and lasting. */
