@@ -2,7 +2,6 @@
 import { relative } from 'node:path'
 import { afterAll, afterEach, describe, expect, inject, test, TestRunner, type TestContext } from 'vitest'
 import { LearnError } from '../src/errors.js'
-import { baselineAtRef } from '../src/baseline-ref.js'
 import type { GateResult } from '../src/gate.js'
 import { lockSpecFolder } from '../src/formats/spec-folders.js'
 import type { HeldLock } from '../src/storage/lock.js'
@@ -10,14 +9,13 @@ import { SpecSession, type CaseResult, type SessionMode } from '../src/session.j
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
 import { apiKeysOf } from '../src/redact.js'
 import { redactDeep } from '../src/runtime/secrets.js'
-import { acceptBaseline } from '../src/optimize/accept.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { OptimizeResult } from '../src/optimize/types.js'
 import type { LearnCaseMeta, LearnMeta, LearnProvided, LearnRegressionMeta, LearnThresholdMeta } from './context.js'
 import type { RecordMode } from './mode.js'
-import { openCallCache, runOptimize } from './optimize.js'
-import { nameClash } from './spec-names.js'
+import { nameClash } from './name-clash.js'
 import './context.js'
+// Optimize, --accept and --baseline-ref import their modules when they run: a replay never loads them.
 
 class SpecLoadFailure {
   constructor(readonly error: unknown) {}
@@ -56,6 +54,7 @@ async function acceptIfChanged(session: SpecSession, specFile: string, snapshotD
   const baseline = session.checkpoint?.baseline?.scores
   const same = baseline !== undefined && !session.specEditedSince() && scores.every((score) => baseline[score.caseId] === score.score)
   if (same) return undefined
+  const { acceptBaseline } = await import('../src/optimize/accept.js')
   const checkpoint = await acceptBaseline({ spec: session.spec, specFile, snapshotDir, current: session.checkpoint, scores })
   session.useBaselineOf(checkpoint)
   return checkpoint.version
@@ -198,6 +197,7 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
             fix: `run it locally, without CI: npx vitest-learn --optimize ${displayFile}; in a CI job meant to call models, say so: npx vitest-learn --optimize --record=missing`,
           })
         await lockFolder()
+        const { openCallCache, runOptimize } = await import('./optimize.js')
         const { result, meta } = await runOptimize(current, provided, displayFile, snapshotDir, secrets)
         setMeta(context, meta)
         callCache = await openCallCache(current, provided, displayFile)
@@ -272,8 +272,10 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
           await Promise.all(cases.map((task) => settlement(task.id).promise))
           const current = await open()
           const accepted = provided.accept ? await acceptIfChanged(current, displayFile, snapshotDir) : undefined
-          if (provided.baselineRef)
+          if (provided.baselineRef) {
+            const { baselineAtRef } = await import('../src/baseline-ref.js')
             current.compareWith(await baselineAtRef({ ref: provided.baselineRef, root: provided.root, snapshotDir, spec }))
+          }
           return { session: current, gate: current.gate(), ...(accepted ? { accepted } : {}) }
         })())
       const timeout = provided.caseTimeoutMs * spec.samples * spec.cases.length

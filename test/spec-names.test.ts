@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LearnProvided } from '../plugin/context.js'
-import { nameClash } from '../plugin/spec-names.js'
+import { nameClash } from '../plugin/name-clash.js'
 import { literalSpecName } from '../plugin/transform.js'
 
 const specWithName = (name: string, before = '') => `import { ax } from '@ax-llm/ax'

