@@ -207,6 +207,23 @@ describe('a project using the plugin', () => {
     await project.write('snapshots/support/tape.json', original)
   })
 
+  it('leaves a tape that cannot be read as it is under a filtered -u, says why and how to fix it; a whole -u replaces it', async () => {
+    const original = await tape()
+    const conflicted = `<<<<<<< HEAD\n${original}=======\n${original}>>>>>>> theirs\n`
+    await project.write('snapshots/support/tape.json', conflicted)
+    const source = await project.read('support.learn.ts')
+    const line = source.split('\n').findIndex((text) => text.includes('The lamp is broken.')) + 1
+    const filtered = await live([`support.learn.ts:${line}`, '-u'])
+    expect(filtered.code, filtered.output).toBe(1)
+    expect(filtered.output).toContain('snapshots/support/tape.json: is not valid JSON')
+    expect(filtered.output).toContain('This -u run did not re-record every case of the spec, so it does not replace the file')
+    expect(filtered.output).toContain('fix: re-record every case: npx vitest run support.learn.ts -u, with no test filter')
+    expect(await tape()).toBe(conflicted)
+    const whole = await live(['-u'])
+    expect(whole.code, whole.output).toBe(0)
+    expect((await readTapeFile(`${project.dir}/snapshots/support/tape.json`, ''))!.entries).toHaveLength(JSON.parse(original).entries.length)
+  })
+
   it('reports snapshot folders no spec claims, and removes them with -u', async () => {
     await project.write('snapshots/retired-spec/tape.json', '{"format":1,"spec":"retired-spec","entries":[]}\n')
     const run = await ci()

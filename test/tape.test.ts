@@ -660,6 +660,26 @@ describe('a corrupt tape.json', () => {
     expect(tape.entries.map((entry) => entry.case)).toEqual(['order'])
   })
 
+  it("is left as it is in mode 'all' when not every case is re-recorded (a filtered -u), with an error naming the file; the journal keeps the answers", async () => {
+    const journal = join(dir, 'cache', 'journal', 'support.jsonl')
+    const text = '{ "format": 2, "spec": "support", <<<<<<< HEAD'
+    await writeCorrupt(text)
+    const run = await openRun('all', new LiveModel(), { journal })
+    await run.ask('order')
+    const error = await run.finish(['order', 'billing']).then(() => undefined, (failure: unknown) => failure)
+    expect(error).toBeInstanceOf(LearnError)
+    expect((error as LearnError).file).toBe(path)
+    expect((error as LearnError).message).toMatch(/is not valid JSON.+\. This -u run did not re-record every case of the spec, so it does not replace the file; the answers this run paid for are kept/)
+    expect((error as LearnError).fix).toContain(`${recordCommand} -u, with no test filter`)
+    expect(await readText()).toBe(text)
+    const resumed = await openRun('all', new LiveModel(), { journal })
+    await resumed.ask('order')
+    await resumed.ask('billing')
+    expect(resumed.live.calls).toBe(1)
+    expect(await resumed.finish(['order', 'billing'])).toEqual({ written: true })
+    expect((await readRaw()).entries.map((entry) => entry.case).sort()).toEqual(['billing', 'order'])
+  })
+
   it('recorded for another spec fails Tape.load, naming the spec field', async () => {
     await record(['order'])
     const error = await loadTape('new', { spec: 'billing' }).then(() => undefined, (failure: unknown) => failure)

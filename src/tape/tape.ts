@@ -80,17 +80,21 @@ export class Tape {
     private readonly loadedFormat: TapeFile['format'] | undefined,
     /** Answers a killed run paid for (the journal), served before anything else. */
     private readonly resumed: ReadonlyMap<string, LearnTapeEntry>,
+    /** Why the file could not be read, under -u: it is replaced only by a run that re-records every case. */
+    private readonly broken?: LearnError,
   ) {}
 
   static async load(options: TapeOptions): Promise<Tape> {
     const fix = options.mode === 'all' ? options.recordCommand : `fix or delete ${shortPath(options.path)}, or re-record it: ${options.recordCommand} -u`
     let tape: TapeFile | undefined
+    let broken: LearnError | undefined
     try {
       tape = await readTapeFile(options.path, fix)
     } catch (error) {
-      // Under -u a broken tape is re-recorded from scratch; otherwise it is reported and never
-      // overwritten. A newer format is not broken: it is never overwritten.
-      if (options.mode !== 'all' || error instanceof TapeFormatError) throw error
+      // Under -u a broken tape is re-recorded from scratch (see finish()); otherwise it is reported
+      // and never overwritten. A newer format is not broken: it is never overwritten.
+      if (options.mode !== 'all' || error instanceof TapeFormatError || !(error instanceof LearnError)) throw error
+      broken = error
     }
     if (tape && tape.spec !== options.spec && options.mode !== 'all')
       throw new LearnError(`was recorded for spec "${tape.spec}", not "${options.spec}"`, { file: options.path, field: 'spec', fix })
@@ -99,7 +103,7 @@ export class Tape {
     if (journaled) await mkdir(dirname(options.journal!), { recursive: true })
     const resumed = journaled ? await readJournal(options.journal!, options.spec) : new Map<string, LearnTapeEntry>()
     if (options.mode !== 'none') trackSteps()
-    return new Tape(options, entries, tape?.format, resumed)
+    return new Tape(options, entries, tape?.format, resumed, broken)
   }
 
   get mode(): TapeMode {
@@ -231,6 +235,7 @@ export class Tape {
   async finish(specCases: ReadonlySet<string>): Promise<{ written: boolean }> {
     const entries = this.finalEntries(specCases)
     if (this.options.mode === 'none') return { written: false }
+    if (this.broken && ![...specCases].every((caseId) => this.casesSucceeded.has(caseId))) throw this.keptBroken()
     const migrate = this.options.mode === 'all' && this.loadedFormat !== undefined && this.loadedFormat < tapeFormat
     const written = new Set(this.fresh.keys())
     let changed = this.fresh.size > 0 || this.counters.removed > 0 || migrate
@@ -242,7 +247,21 @@ export class Tape {
     this.trimJournal(written)
     return { written: changed }
   }
-}
+
+  /**
+   * A broken file replaced by a run that did not re-record every case (a filtered -u, or a case
+   * that failed) would lose every other recording it still holds in some form (a merge conflict
+   * is fixable by hand). It stays as it is; this run's answers stay in the journal for the next.
+   */
+  private keptBroken(): LearnError {
+    const broken = this.broken!
+    const paid = this.options.journal ? '; the answers this run paid for are kept for the next run' : ''
+    return new LearnError(`${broken.detail.replace(/\.$/, '')}. This -u run did not re-record every case of the spec, so it does not replace the file${paid}`, {
+      file: this.options.path,
+      ...(broken.field ? { field: broken.field } : {}),
+      fix: `re-record every case: ${this.options.recordCommand} -u, with no test filter; or fix the file by hand`,
+    })
+  }}
 
 /** Entries a killed run journaled; a torn last line (the kill) is skipped, and so is anything invalid. */
 async function readJournal(path: string, spec: string): Promise<Map<string, LearnTapeEntry>> {
