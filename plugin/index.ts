@@ -125,11 +125,20 @@ function validateOptions(options: unknown): asserts options is LearnPluginOption
   }
 }
 
+export const learnPluginName = 'vitest-learn'
+
+/** What the plugin tells commands that read the project's config (`vitest-learn report`). */
+export interface LearnPluginApi {
+  /** `snapshotDir` as given, relative to the project's root. */
+  snapshotDir: string
+}
+
 /** The vitest-learn plugin: collects `*.learn.ts` specs and turns each into recorded, replayable tests. */
-export default function learn(options: LearnPluginOptions = {}): Plugin {
+export default function learn(options: LearnPluginOptions = {}): Plugin<LearnPluginApi> {
   validateOptions(options)
   return {
-    name: 'vitest-learn',
+    name: learnPluginName,
+    api: { snapshotDir: options.snapshotDir ?? 'snapshots' },
     enforce: 'pre',
     config(config) {
       const test = (config.test ??= {})

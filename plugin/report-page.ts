@@ -5,6 +5,7 @@ import pc from 'picocolors'
 import { LearnError } from '../src/errors.js'
 import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport } from '../src/formats/types.generated.js'
+import { learnPluginName, type LearnPluginApi } from './index.js'
 import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
 
 const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <folder>] [--snapshots <folder>]
@@ -14,7 +15,7 @@ const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <fol
 
   --from <file>        the run's learn-report.json (default: ${pageReportFile}, then learn-report.json)
   --out <folder>       where to write index.html (default: ${reportPageDir})
-  --snapshots <folder> the plugin's snapshot folder, when snapshotDir is not snapshots
+  --snapshots <folder> the snapshot folder (default: the plugin's snapshotDir in the Vitest config, else snapshots)
 `
 
 export type ReportCommand =
@@ -53,10 +54,29 @@ async function writePage(options: ReportPageOptions, print: Print): Promise<stri
   return file
 }
 
+/**
+ * The snapshot folder the project's Vitest config gives the plugin (`learn({ snapshotDir })`), as
+ * a test run would use it; undefined when the config has no vitest-learn plugin. A config that
+ * cannot be loaded is said, and snapshots/ is read.
+ */
+async function configuredSnapshotDir(root: string, print: Print): Promise<string | undefined> {
+  try {
+    const { resolveConfig } = await import('vitest/node')
+    const { viteConfig, vitestConfig } = await resolveConfig({ root })
+    const plugin = viteConfig.plugins.find((item) => item.name === learnPluginName)
+    const api = plugin?.api as LearnPluginApi | undefined
+    return api ? resolve(vitestConfig.root, api.snapshotDir) : undefined
+  } catch (error) {
+    print(pc.yellow(`   ! could not load the Vitest config (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); reading snapshots/. Give --snapshots <folder> if the plugin's snapshotDir is another`))
+    return undefined
+  }
+}
+
 /** `vitest-learn report`: the exit code; errors are one clear message, never a stack trace. */
 export async function runReportCommand(command: Extract<ReportCommand, { kind: 'report' }>, root: string, print: Print, printError: Print): Promise<number> {
   try {
-    await writePage({ root, ...(command.from ? { reportFile: command.from } : {}), ...(command.out ? { outDir: command.out } : {}), ...(command.snapshots ? { snapshotDir: command.snapshots } : {}) }, print)
+    const snapshotDir = command.snapshots ?? (await configuredSnapshotDir(root, print))
+    await writePage({ root, ...(command.from ? { reportFile: command.from } : {}), ...(command.out ? { outDir: command.out } : {}), ...(snapshotDir ? { snapshotDir } : {}) }, print)
     return 0
   } catch (error) {
     printError(pc.red(`vitest-learn report: ${error instanceof LearnError ? error.message : error instanceof Error ? error.message : String(error)}`))

@@ -10,6 +10,7 @@ import { acceptedPath } from '../../src/report/page/build.js'
 import { versionPairs } from '../../src/report/page/diff.js'
 import { escapeHtml } from '../../src/report/page/escape.js'
 import { loadReportModel, renderPage, writeReportPage } from '../../src/report/page/index.js'
+import { createProject } from '../support/project.js'
 import { hostileProject, historyLine, checkpoint, optimizeRun } from './support/fixtures.js'
 
 let root: string
@@ -123,6 +124,30 @@ describe('the report on the command line', () => {
     expect(await parseLearnArgs(['report', '--out=site', '--from', 'out/learn.json'], '0.0.0')).toEqual({ kind: 'report', out: 'site', from: 'out/learn.json' })
     expect(await parseLearnArgs(['report', '--form=x'], '0.0.0')).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('unknown argument --form=x') })
     expect(await parseLearnArgs(['report', '--out'], '0.0.0')).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--out needs a value') })
+  })
+
+  it('reads the snapshot folder the Vitest config gives the plugin, unless --snapshots says another; a config that fails to load is said', async () => {
+    const config = (snapshotDir: string) => `import { defineConfig } from 'vitest/config'
+import learn from 'vitest-learn/plugin'
+export default defineConfig({ plugins: [learn({ snapshotDir: ${JSON.stringify(snapshotDir)} })] })
+`
+    const project = await createProject({ 'vitest.config.mjs': config('recordings'), 'recordings/spec-a/history.jsonl': jsonl(historyLine()) })
+    try {
+      const configured = await project.learn(['report'])
+      expect(configured.code, configured.output).toBe(0)
+      expect(configured.output).toContain('wrote learn-report/index.html (1 spec)')
+      expect(await project.read('learn-report/index.html')).toContain('spec-a')
+      const given = await project.learn(['report', '--snapshots', 'snapshots'])
+      expect(given.output).toContain('wrote learn-report/index.html (0 specs)')
+      await project.write('vitest.config.mjs', `throw new Error('the config needs OPENAI_APIKEY')\n`)
+      const broken = await project.learn(['report'])
+      expect(broken.code, broken.output).toBe(0)
+      expect(broken.output).toContain('could not load the Vitest config (')
+      expect(broken.output).toContain('the config needs OPENAI_APIKEY')
+      expect(broken.output).toContain('wrote learn-report/index.html (0 specs)')
+    } finally {
+      await project.remove()
+    }
   })
 
   it('takes --report on a run, and passes the rest to Vitest', async () => {
