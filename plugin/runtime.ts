@@ -5,9 +5,8 @@ import { LearnError } from '../src/errors.js'
 import type { GateResult } from '../src/gate.js'
 import { lockSpecFolder } from '../src/formats/spec-folders.js'
 import type { HeldLock } from '../src/storage/lock.js'
-import { SpecSession, type CaseResult, type SessionMode } from '../src/session.js'
+import { secretsOf, SpecSession, type CaseResult, type SessionMode } from '../src/session.js'
 import { isLearnSpec, redactCaseNames, type LearnSpec } from '../src/spec.js'
-import { apiKeysOf } from '../src/redact.js'
 import { redactDeep } from '../src/runtime/secrets.js'
 import type { OptimizeCalls } from '../src/optimize/calls.js'
 import type { OptimizeResult } from '../src/optimize/types.js'
@@ -139,7 +138,7 @@ export function register(value: unknown, file: string, specLocation: SpecLocatio
   const valid = problem ? undefined : (value as LearnSpec)
   // Test names and metas reach the console and report files (junit, json): a key pasted into a
   // case input, or echoed by a model into its answers, must not.
-  const secrets = valid ? apiKeysOf([...Object.values(provided.models), valid.student, valid.teacher, valid.judgeModel]) : []
+  const secrets = valid ? secretsOf(valid, provided.models) : []
   const spec = valid && redactCaseNames(valid, secrets)
   const setMeta = (context: TestContext, meta: LearnMeta) => {
     context.task.meta.learn = redactDeep(meta, secrets)

@@ -101,7 +101,7 @@ export class SpecSession {
         // `live` asks the models for everything, as -u does, and keeps nothing (see close()).
         mode: options.mode === 'live' ? 'all' : options.mode,
         recordCommand: options.recordCommand,
-        secrets: collectSecrets(options),
+        secrets: secretsOf(options.spec, options.models),
         ...(options.journalDir && !live ? { journal: join(options.journalDir, `${options.spec.name}.jsonl`) } : {}),
       }),
       readJsonFile(files.checkpoint, 'checkpoint', fix),
@@ -359,7 +359,7 @@ function replyMeter(stats: TapeCallStats) {
   return { costs, measure }
 }
 
-function collectSecrets(options: SessionOptions): string[] {
-  const { spec, models } = options
+/** The API keys a spec's run may send: the spec's own models' and the plugin's. None may reach a file. */
+export function secretsOf(spec: Pick<SomeLearnSpec, 'student' | 'teacher' | 'judgeModel'>, models: LearnModels): string[] {
   return apiKeysOf([spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge])
 }
