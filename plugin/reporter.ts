@@ -9,6 +9,7 @@ import { isSpecFolder, removeCrashDebrisBelow } from '../src/formats/spec-folder
 import { annotationsOf, stepSummary, workflowCommand, type Annotation } from '../src/report/github.js'
 import { collect, type BrokenSpec, type SpecEntry } from './collect.js'
 import type { LearnOptimizeMeta } from './context.js'
+import { signed } from '../src/stats.js'
 import { buildReport } from './learn-report.js'
 import { reportPageRequested } from './mode.js'
 import { learnGlob } from './transform.js'
@@ -52,7 +53,6 @@ function verdictCell(spec: LearnReportSpec): string {
   return verdict === 'inconclusive' ? 'inconclusive' : 'pass'
 }
 
-const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`
 
 /**
  * After the run: a table per spec and Vitest-style recording counters, obsolete snapshot folders;

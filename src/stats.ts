@@ -190,9 +190,11 @@ export function improved(comparison: PairedComparison, margin = 0): boolean {
   return comparison.delta > margin && comparison.significant && comparison.interval[0] > 0
 }
 
+/** A score difference with its sign: `+0.190`, `-0.040`. */
+export const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`
+
 /** One line for messages: `0.620 → 0.810 (+0.190, 95% CI +0.120..+0.260, n=12)`. */
 export function formatComparison(comparison: PairedComparison): string {
-  const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`
   const level = Math.round(comparison.confidence * 100)
   return (
     `${comparison.meanBefore.toFixed(3)} → ${comparison.meanAfter.toFixed(3)} (${signed(comparison.delta)}, ` +

@@ -2,12 +2,12 @@
 // Every text from a file is escaped here (escape.ts); styles and script are inline; nothing is loaded.
 import { costChart, historyChart, roundsChart } from './charts.js'
 import { versionDiffs, type SideBySide, type VersionDiff } from './diff.js'
+import { signed } from '../../stats.js'
 import { escapeHtml as esc } from './escape.js'
 import type { CaseRow, OptimizeRunView, ReportModel, SpecVerdict, SpecView } from './model.js'
 import { pageScript, pageStyle } from './style.js'
 
 const score = (value: number | undefined) => (value === undefined ? '—' : value.toFixed(3))
-const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`
 const interval = (range: readonly [number, number]) => `${range[0].toFixed(3)}..${range[1].toFixed(3)}`
 const usd = (value: number) => `$${value.toFixed(4)}`
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
