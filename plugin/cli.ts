@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseCLI, version as vitestVersion } from 'vitest/node'
 import { closestMatch } from '../src/suggest.js'
+import { takeValueFlags } from './flags.js'
 import { recordModeConflict, recordModeProblem, type RecordMode } from './mode.js'
 import { parseReportArgs, type ReportCommand } from './report-page.js'
 
@@ -38,8 +39,8 @@ Every other flag and filter is Vitest's (see \`npx vitest --help\`), e.g.
 `
 
 const ownFlags = ['--optimize', '--accept', '--record', '--baseline-ref', '--report'] as const
-/** Own flags that take a value, as `--flag=value` or `--flag value`. */
-const valueFlags = ['--record', '--baseline-ref'] as const
+/** Own flags that take a value, as `--flag=value` or `--flag value`, each with an example. */
+const valueFlags = { '--record': 'missing', '--baseline-ref': 'origin/main' } as const
 
 type VitestArgs = ReturnType<typeof parseCLI>
 
@@ -119,24 +120,6 @@ function unknownFlag(cli: Cac, argv: string[]): string | undefined {
 
 const hasFlag = (flags: string[], ...names: string[]) => flags.some((arg) => names.includes(arg))
 
-/** Takes the value flags out of `argv`: their values, and what is left for Vitest. */
-function takeValueFlags(argv: readonly string[]): { values: Map<string, string>; rest: string[] } | { problem: string } {
-  const values = new Map<string, string>()
-  const rest: string[] = []
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!
-    const flag = valueFlags.find((name) => arg === name || arg.startsWith(`${name}=`))
-    if (!flag) {
-      rest.push(arg)
-      continue
-    }
-    const value = arg === flag ? argv[++index] : arg.slice(flag.length + 1)
-    if (value === undefined || value === '' || value.startsWith('-')) return { problem: `${flag} needs a value, e.g. ${flag === '--record' ? '--record=missing' : '--baseline-ref=origin/main'}` }
-    values.set(flag, value)
-  }
-  return { values, rest }
-}
-
 export async function parseLearnArgs(argv: string[], learnVersion: string): Promise<LearnCommand> {
   // What follows `--` is for the tests' own process.argv, not for Vitest or vitest-learn.
   if (argv[0] === 'report') return parseReportArgs(argv.slice(1))
@@ -144,7 +127,7 @@ export async function parseLearnArgs(argv: string[], learnVersion: string): Prom
   const flags = end === -1 ? argv : argv.slice(0, end)
   if (hasFlag(flags, '--help', '-h')) return { kind: 'help' }
   if (hasFlag(flags, '--version', '-v')) return { kind: 'version', text: `vitest-learn ${learnVersion} (vitest ${vitestVersion})` }
-  const taken = takeValueFlags(flags)
+  const taken = takeValueFlags(flags, valueFlags)
   if ('problem' in taken) return { kind: 'usage-error', message: taken.problem }
   const record = taken.values.get('--record')
   const baselineRef = taken.values.get('--baseline-ref')

@@ -5,6 +5,7 @@ import pc from 'picocolors'
 import { LearnError } from '../src/errors.js'
 import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport } from '../src/formats/types.generated.js'
+import { takeValueFlags } from './flags.js'
 import { learnPluginName, type LearnPluginApi } from './index.js'
 import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
 
@@ -23,21 +24,17 @@ export type ReportCommand =
   | { kind: 'help'; text: string }
   | { kind: 'usage-error'; message: string }
 
-const reportFlags = { '--from': 'from', '--out': 'out', '--snapshots': 'snapshots' } as const
+/** The report's flags, each with an example value. */
+const reportFlags = { '--from': 'learn-report.json', '--out': 'learn-report', '--snapshots': 'snapshots' } as const
 
 /** The arguments after `vitest-learn report`. */
 export function parseReportArgs(argv: readonly string[]): ReportCommand {
-  const command: { kind: 'report'; from?: string; out?: string; snapshots?: string } = { kind: 'report' }
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!
-    if (arg === '--help' || arg === '-h') return { kind: 'help', text: reportHelp }
-    const flag = (Object.keys(reportFlags) as (keyof typeof reportFlags)[]).find((name) => arg === name || arg.startsWith(`${name}=`))
-    if (!flag) return { kind: 'usage-error', message: `report: unknown argument ${arg}\n  see vitest-learn report --help` }
-    const value = arg === flag ? argv[++index] : arg.slice(flag.length + 1)
-    if (value === undefined || value === '' || value.startsWith('-')) return { kind: 'usage-error', message: `report: ${flag} needs a value, e.g. ${flag}=${flag === '--from' ? 'learn-report.json' : flag === '--out' ? 'learn-report' : 'snapshots'}` }
-    command[reportFlags[flag]] = value
-  }
-  return command
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) return { kind: 'help', text: reportHelp }
+  const taken = takeValueFlags(argv, reportFlags)
+  if ('problem' in taken) return { kind: 'usage-error', message: `report: ${taken.problem}` }
+  if (taken.rest.length > 0) return { kind: 'usage-error', message: `report: unknown argument ${taken.rest[0]}\n  see vitest-learn report --help` }
+  const [from, out, snapshots] = [taken.values.get('--from'), taken.values.get('--out'), taken.values.get('--snapshots')]
+  return { kind: 'report', ...(from ? { from } : {}), ...(out ? { out } : {}), ...(snapshots ? { snapshots } : {}) }
 }
 
 type Print = (line: string) => void
