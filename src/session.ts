@@ -74,6 +74,8 @@ export class SpecSession {
   private readonly callStats = new Map<string, Pick<CaseResult, 'student' | 'judge'>>()
   /** Set by compareWith(): the baseline to use instead of the checkpoint's, possibly none at all. */
   private otherBaseline: { baseline: GateBaseline | undefined } | undefined
+  /** The gate of the run as it stands (its bootstraps are the costly part); dropped by anything that changes it. */
+  private lastGate: GateResult | undefined
 
   private constructor(
     readonly options: SessionOptions,
@@ -130,6 +132,7 @@ export class SpecSession {
   /** Gates the rest of the run against another checkpoint (one `--accept` just wrote). */
   useBaselineOf(checkpoint: LearnCheckpoint): void {
     this.current = checkpoint
+    this.lastGate = undefined
   }
 
   get spec(): SomeLearnSpec {
@@ -188,11 +191,13 @@ export class SpecSession {
       })
       const result: CaseResult = { caseId: item.id, score, student: student.stats, judge: judge.stats }
       this.results.set(item.id, result)
+      this.lastGate = undefined
       this.tape.caseSucceeded(item.id)
       if (this.options.mode === 'new' || this.options.mode === 'all') this.keepTraces(item, result, replies.costs, startTime)
       return result
     } catch (error) {
       this.failures.set(item.id, error instanceof Error ? error.message.split('\n')[0]! : String(error))
+      this.lastGate = undefined
       throw error
     }
   }
@@ -269,6 +274,7 @@ export class SpecSession {
   /** Compares the run with these scores instead of the checkpoint's baseline (e.g. another git ref's). */
   compareWith(baseline: GateBaseline | undefined): void {
     this.otherBaseline = { baseline }
+    this.lastGate = undefined
   }
 
   /** What the regression check compares with: the one given to compareWith(), else the checkpoint's. */
@@ -280,6 +286,10 @@ export class SpecSession {
   }
 
   gate(): GateResult {
+    return (this.lastGate ??= this.evaluateGate())
+  }
+
+  private evaluateGate(): GateResult {
     const baseline = this.baseline()
     return evaluateGate({
       threshold: this.spec.threshold,
