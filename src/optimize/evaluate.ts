@@ -7,7 +7,7 @@ import { forwardCase } from '../sampling.js'
 import type { LearnTrajectory, SomeLearnCase, SomeLearnSpec } from '../spec.js'
 import { ToolRecorder } from '../tool-recorder.js'
 import { createLimiter, type Limiter } from './limit.js'
-import { buildProgram, effectiveState, stateKey } from './program.js'
+import { effectiveState, programsFor, stateKey, type ProgramForRun } from './program.js'
 
 /** One case run on one program state and scored. */
 export interface CaseEvaluation {
@@ -54,6 +54,8 @@ export class Evaluator {
   private readonly limit: Limiter
   private readonly evaluations = new Map<string, Promise<CaseEvaluation>>()
   private readonly scores = new Map<string, Promise<CaseScore>>()
+  /** The programs of each state evaluated (see programsFor): built once, not for every case. */
+  private readonly programs = new Map<string, ProgramForRun>()
 
   constructor(private readonly options: EvaluatorOptions) {
     this.limit = options.limit ?? createLimiter(options.concurrency ?? 8)
@@ -70,10 +72,13 @@ export class Evaluator {
 
   /** `state` must be effective (see effectiveState), so equal prompts share one memo entry. */
   private evaluate(state: LearnProgramState, item: SomeLearnCase, priority: 'foreground' | 'background'): Promise<CaseEvaluation> {
-    const key = hashOf({ state: stateKey(state), input: item.input, history: item.history, expected: item.expected, criteria: item.criteria })
+    const programKey = stateKey(state)
+    const key = hashOf({ state: programKey, input: item.input, history: item.history, expected: item.expected, criteria: item.criteria })
     let pending = this.evaluations.get(key)
     if (!pending) {
-      const started = this.limit(() => this.run(state, item), priority)
+      let programs = this.programs.get(programKey)
+      if (!programs) this.programs.set(programKey, (programs = programsFor(this.options.spec, state)))
+      const started = this.limit(() => this.run(programs, state, item), priority)
       this.evaluations.set(key, started)
       void started.then((result) => {
         if (result.skipped) this.evaluations.delete(key)
@@ -84,7 +89,7 @@ export class Evaluator {
     return pending.then((result) => (result.caseId === item.id ? result : { ...result, caseId: item.id }))
   }
 
-  private async run(state: LearnProgramState, item: SomeLearnCase): Promise<CaseEvaluation> {
+  private async run(programs: ProgramForRun, state: LearnProgramState, item: SomeLearnCase): Promise<CaseEvaluation> {
     const { spec } = this.options
     const tools = ToolRecorder.forRun(this.options.student, spec.liveTools)
     const outcome = (prediction: AxGenOut, rest: Pick<CaseEvaluation, 'score' | 'reasons' | 'error' | 'skipped'>): CaseEvaluation => ({
@@ -97,7 +102,7 @@ export class Evaluator {
     let prediction: AxGenOut = {}
     try {
       const [answer, expected] = await Promise.all([
-        forwardCase((wrap) => buildProgram(spec, state, wrap), tools, item, state.modelConfig),
+        forwardCase(programs, tools, item, state.modelConfig),
         item.expected === undefined ? this.options.reference?.(item) : undefined,
       ])
       prediction = answer
