@@ -5,9 +5,9 @@ import pc from 'picocolors'
 import { LearnError } from '../src/errors.js'
 import { toPrettyJson, writeFileAtomic } from '../src/formats/files.js'
 import type { LearnReport } from '../src/formats/types.generated.js'
+import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
 import { takeValueFlags } from './flags.js'
 import { learnPluginName, type LearnPluginApi } from './index.js'
-import { pageReportFile, reportPageDir, writeReportPage, type ReportPageOptions, type ReportWarning } from '../src/report/page/index.js'
 
 const reportHelp = `vitest-learn report [--from <learn-report.json>] [--out <folder>] [--snapshots <folder>]
 

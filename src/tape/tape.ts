@@ -261,7 +261,8 @@ export class Tape {
       ...(broken.field ? { field: broken.field } : {}),
       fix: `re-record every case: ${this.options.recordCommand} -u, with no test filter; or fix the file by hand`,
     })
-  }}
+  }
+}
 
 /** Entries a killed run journaled; a torn last line (the kill) is skipped, and so is anything invalid. */
 async function readJournal(path: string, spec: string): Promise<Map<string, LearnTapeEntry>> {
