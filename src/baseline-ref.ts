@@ -5,7 +5,7 @@ import { snapshotFiles } from './formats/layout.js'
 import type { LearnTraceLine } from './formats/types.generated.js'
 import type { GateBaseline } from './gate.js'
 import { fileAtCommit, resolveCommit } from './git.js'
-import { judgeHash } from './judge.js'
+import { specHashes } from './optimize/spec-hash.js'
 import type { SomeLearnSpec } from './spec.js'
 import { mean } from './stats.js'
 
@@ -50,7 +50,7 @@ export async function baselineAtRef(options: RefBaselineOptions): Promise<GateBa
     const value = parse(checkpoint.text, checkpoint.where)
     assertFormat('checkpoint', value, checkpoint.where, `fix the file at ${ref}, or compare with another ref`)
     if (value.baseline) {
-      const judgeChanged = value.hashes !== undefined && value.hashes.judge !== judgeHash(spec.judge)
+      const judgeChanged = value.hashes !== undefined && value.hashes.judge !== specHashes(spec).judge
       return {
         label: `checkpoint v${value.version} at ${at}`,
         scores: value.baseline.scores,

@@ -22,12 +22,13 @@ const isArrayIndex = (key: string): boolean => /^(0|[1-9]\d*)$/.test(key) && Num
 
 /**
  * Sorted keys in the order JSON.stringify writes an object built from them: array-index keys
- * ("9", "10") first, by number, then the others as given. Sorted text puts every key that starts
- * with a digit first, so a first key without one means there is nothing to move.
+ * ("9", "10") first, by number, then the others as given. In sorted text the keys that start with a
+ * digit come after those starting with "$", "-" or "." and before any letter, so when the first key
+ * at or past "0" does not start with a digit there is nothing to move.
  */
 function jsonKeyOrder(sorted: string[]): string[] {
-  const first = sorted[0]?.charCodeAt(0)
-  if (first === undefined || first < 48 || first > 57) return sorted
+  const first = sorted.find((key) => key.charCodeAt(0) >= 48)?.charCodeAt(0)
+  if (first === undefined || first > 57) return sorted
   const indices = sorted.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b))
   return [...indices, ...sorted.filter((key) => !isArrayIndex(key))]
 }

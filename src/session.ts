@@ -8,8 +8,7 @@ import { evaluateGate, type GateBaseline, type GateResult } from './gate.js'
 import { appendHistory } from './history.js'
 import { chooseModel, resolveModel, type LearnModels, type ResolvedModel } from './models/index.js'
 import { programsFor, type ProgramForRun } from './optimize/program.js'
-import { specHash } from './optimize/spec-hash.js'
-import { judgeHash } from './judge.js'
+import { specHashes } from './optimize/spec-hash.js'
 import { apiKeysOf, redact } from './redact.js'
 import { evaluateCase, type SampledCase } from './sampling.js'
 import type { SomeLearnCase, SomeLearnSpec } from './spec.js'
@@ -308,7 +307,7 @@ export class SpecSession {
   /** The spec no longer matches what its checkpoint's baseline was measured on. */
   specEditedSince(): boolean {
     const hashes = this.checkpoint?.hashes
-    this.hashes ??= { spec: specHash(this.spec), judge: judgeHash(this.spec.judge, this.spec.judgeTrajectory) }
+    this.hashes ??= specHashes(this.spec)
     return hashes !== undefined && (hashes.spec !== this.hashes.spec || hashes.judge !== this.hashes.judge)
   }
 

@@ -15,6 +15,7 @@ const values: [string, unknown][] = [
   ['toJSON and dates', { when: new Date(Date.UTC(2026, 0, 2)), custom: { toJSON: (key: string) => `custom:${key}` }, list: [{ toJSON: () => undefined }] }],
   ['boxed primitives, maps and sets', { n: Object(1) as unknown, s: Object('s') as unknown, map: new Map([[1, 2]]), set: new Set([1]) }],
   ['keys that are array indices (JSON writes them first, by number)', { b: 1, '10': 2, '9': 3, '1a': 4, '01': 5, '4294967295': 6, '4294967294': 7 }],
+  ['array-index keys beside keys that sort before digits ($ref, -x, .y)', { $ref: 1, '10': 2, '9': 3, '-x': 4, '.y': 5, a: 6 }],
   ['empty containers', { a: {}, b: [], c: [[]], d: [{}] }],
   ['a chat request', { chatPrompt: [{ role: 'system', content: 'Reply.\n<task>', cache: false }, { role: 'user', content: 'Hi' }], modelConfig: { temperature: 0, stream: undefined }, functions: [] }],
 ]

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ai, ax, AxMockAIService, type AxAIService, type AxChatRequest, type AxChatResponse } from '@ax-llm/ax'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LearnError } from '../src/errors.js'
@@ -922,5 +922,26 @@ describe('the journal of live answers', () => {
     await run.ask('order')
     await run.finish(['order'])
     expect(existsSync(journal())).toBe(false)
+  })
+
+  it('keeps an answer resumed from it with the tool calls this run made again, not the journaled ones', async () => {
+    const entry: LearnTapeEntry = {
+      key: `${'c'.repeat(16)}#0`,
+      case: 'order',
+      role: 'student',
+      request: { provider: 'mock', model: 'm', modelConfig: {}, messages: [], functions: [], stream: false },
+      response: { kind: 'chat', chat: { results: [{ index: 0, content: 'polite_reply: Hello.' }] } },
+      latencyMs: 1,
+      tools: [{ name: 'orders_since', arguments: { date: '2026-12-01' }, result: [] }],
+    }
+    await mkdir(dirname(journal()), { recursive: true })
+    await writeFile(journal(), `${JSON.stringify(entry)}\n`)
+    const tape = await loadTape('new', { journal: journal() })
+    expect(tape.lookup('c'.repeat(16)).entry).toEqual(entry)
+    const again = { ...entry, tools: [{ name: 'orders_since', arguments: { date: '2026-12-02' }, result: [] }] }
+    tape.record(again)
+    await tape.finish(new Set(['order']))
+    expect((await readTape()).entries).toEqual([again])
+    expect(tape.counters.recorded).toBe(1)
   })
 })

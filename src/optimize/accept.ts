@@ -1,11 +1,10 @@
 import { LearnError } from '../errors.js'
 import type { LearnCheckpoint } from '../formats/types.generated.js'
-import { judgeHash } from '../judge.js'
 import type { CaseScore } from '../scoring.js'
 import { mean } from '../stats.js'
 import type { SomeLearnSpec } from '../spec.js'
 import { committedProgram, latestVersion, writeCheckpoint } from './checkpoint.js'
-import { specHash } from './spec-hash.js'
+import { specHashes } from './spec-hash.js'
 
 export interface AcceptInput {
   spec: SomeLearnSpec
@@ -41,7 +40,7 @@ export async function acceptBaseline(input: AcceptInput): Promise<LearnCheckpoin
     created: new Date().toISOString(),
     program: committedProgram({ ...current?.program, instruction: current?.program.instruction || spec.instruction }),
     baseline: { mean: mean(Object.values(scores)), scores, samples: spec.samples },
-    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
+    hashes: specHashes(spec),
     optimizer: { type: 'accepted', stats: { acceptedFrom: current?.version ?? null } },
   }
   await writeCheckpoint(input.snapshotDir, checkpoint)

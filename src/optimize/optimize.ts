@@ -5,7 +5,6 @@ import type { LearnBaseline, LearnCheckpoint, LearnOptimizeRun, LearnProgramStat
 import { assertFormat } from '../formats/validate.js'
 import { redact } from '../redact.js'
 import { freshBaseline } from '../fresh-baseline.js'
-import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
 import { rounded, type PairedComparison } from '../stats.js'
 import { OptimizeCalls, providerFailuresToStop } from './calls.js'
@@ -20,7 +19,7 @@ import { Evaluator, summarize, type CaseEvaluation } from './evaluate.js'
 import { createLimiter, type Limiter } from './limit.js'
 import { buildProgram, componentsOf, effectiveState, primaryInstructionKey } from './program.js'
 import { defaultPlan, runSearch, type SearchProgress, type SearchResult } from './search.js'
-import { specHash } from './spec-hash.js'
+import { specHash, specHashes } from './spec-hash.js'
 import type { ComponentChange, OptimizeOptions, OptimizePhase, OptimizeResult, OptimizeStats } from './types.js'
 
 const defaults = { budget: 20, synthCount: 50, useTraces: true, generateExamples: true, concurrency: 8, seed: 1, holdoutShare: 0.3, traceLimit: 100 }
@@ -417,7 +416,7 @@ function checkpointOf(input: CheckpointInput): LearnCheckpoint {
     program: committedProgram(input.program),
     score: input.comparison.meanAfter,
     baseline: input.baseline,
-    hashes: { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) },
+    hashes: specHashes(spec),
     optimizer: { type: 'vitest-learn', stats: { ...outcome.stats, stoppedBy: outcome.stoppedBy, comparison: { ...input.comparison } } },
     cost: outcome.cost,
   }

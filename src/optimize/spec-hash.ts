@@ -1,4 +1,5 @@
 import { hashOf } from '../hash.js'
+import { judgeHash } from '../judge.js'
 import type { SomeLearnSpec } from '../spec.js'
 
 /**
@@ -15,6 +16,8 @@ export function specHash(spec: SomeLearnSpec): string {
       input: item.input,
       expected: item.expected ?? null,
       criteria: item.criteria ?? null,
+      // Only when there is a conversation, so the hashes of specs without one stay what they were.
+      ...(item.history ? { history: item.history } : {}),
     })),
     judge: spec.judge ?? null,
     metric: spec.metric ? spec.metric.toString() : null,
@@ -22,4 +25,9 @@ export function specHash(spec: SomeLearnSpec): string {
     ...(spec.metrics ? { metrics: Object.fromEntries(Object.entries(spec.metrics).map(([name, scorer]) => [name, scorer.toString()])) } : {}),
     threshold: spec.threshold,
   })
+}
+
+/** A checkpoint's `hashes`: the spec's, and its judge's (rubric and prompt, trajectory or not). */
+export function specHashes(spec: SomeLearnSpec): { spec: string; judge: string } {
+  return { spec: specHash(spec), judge: judgeHash(spec.judge, spec.judgeTrajectory) }
 }

@@ -153,9 +153,12 @@ export class Tape {
   }
 
   private keep(entry: LearnTapeEntry, live: boolean): void {
-    if (this.fresh.has(entry.key)) return
-    if (this.recorded.has(entry.key)) this.counters.rerecorded++
-    else this.counters.recorded++
+    // A live answer replaces what this run kept under its key before (an answer resumed from the
+    // journal whose tool calls were made again); it is counted once.
+    const kept = this.fresh.has(entry.key)
+    if (kept && !live) return
+    if (!kept && this.recorded.has(entry.key)) this.counters.rerecorded++
+    else if (!kept) this.counters.recorded++
     this.fresh.set(entry.key, entry)
     // On disk before anything else runs: a run killed a moment later must not pay for it again.
     if (live && this.options.journal) {

@@ -119,6 +119,10 @@ describe('specHash', () => {
     expect(edited((copy) => (copy.threshold = 0.9))).not.toBe(base)
     expect(edited((copy) => copy.cases.pop())).not.toBe(base)
     expect(edited((copy) => (copy.cases[0]!.criteria = 'new criteria'))).not.toBe(base)
+    const conversation = [{ role: 'user' as const, input: { customer_query: 'Hello.' } }, { role: 'assistant' as const, output: { polite_reply: 'Hi!' } }]
+    const withHistory = edited((copy) => (copy.cases[0]!.history = conversation))
+    expect(withHistory).not.toBe(base)
+    expect(edited((copy) => (copy.cases[0]!.history = [conversation[0]!, { role: 'assistant', output: { polite_reply: 'Hello!' } }]))).not.toBe(withHistory)
     expect(edited((copy) => (copy.metric = () => 1))).not.toBe(base)
     expect(edited((copy) => (copy.instruction = 'Another seed.'))).toBe(base)
     expect(edited((copy) => (copy.tolerance = 0.2))).toBe(base)

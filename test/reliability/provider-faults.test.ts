@@ -31,7 +31,7 @@ it('never writes a checkpoint that wins only because calls on the current progra
   const server = await startModelServer({
     script: (call) => {
       // A candidate of the same quality: the proposer adds a sentence no rule asks for.
-      if (call.outputs.includes('newValue')) return { newValue: `${call.inputs.currentValue ?? ''} Be kind.` }
+      if (call.outputs.includes('new_instruction')) return { new_instruction: `${call.inputs.current_instruction ?? ''} Be kind.` }
       // The student fails on the seed for the synthetic cases (so GEPA prefers the candidate) and
       // for three of the spec's cases (held out): its answers lack the reply, so ax gives up. (An
       // HTTP error on every one of them would stop the run instead: the provider looks down.)
@@ -44,6 +44,8 @@ it('never writes a checkpoint that wins only because calls on the current progra
   try {
     const result = await optimizeSpec({ spec: supportSpec(), ...(await tempDirs()), models: { ...scriptedModels(server.url), retry: { maxAttempts: 1 } } })
     expect(result.stats.errors).toBeGreaterThan(0)
+    // The search did find the candidate, so the decision really compared it with the seed.
+    expect(result.instruction.after).toBe(`${SEED_INSTRUCTION} Be kind.`)
     // Before: written, 0.067 → 0.222 "significant", the candidate being the seed plus "Be kind.".
     expect(result.decision).toBe('kept-previous')
   } finally {
