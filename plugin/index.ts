@@ -136,9 +136,10 @@ export interface LearnPluginApi {
 /** The vitest-learn plugin: collects `*.learn.ts` specs and turns each into recorded, replayable tests. */
 export default function learn(options: LearnPluginOptions = {}): Plugin<LearnPluginApi> {
   validateOptions(options)
+  const api: LearnPluginApi = { snapshotDir: options.snapshotDir ?? 'snapshots' }
   return {
     name: learnPluginName,
-    api: { snapshotDir: options.snapshotDir ?? 'snapshots' },
+    api,
     enforce: 'pre',
     config(config) {
       const test = (config.test ??= {})
@@ -158,7 +159,7 @@ export default function learn(options: LearnPluginOptions = {}): Plugin<LearnPlu
         return
       }
       const root = project.config.root
-      const snapshotDir = resolve(root, options.snapshotDir ?? 'snapshots')
+      const snapshotDir = resolve(root, api.snapshotDir)
       const record = recordRequested()
       const accept = acceptRequested()
       const baselineRef = baselineRefRequested()

@@ -53,8 +53,8 @@ async function writePage(options: ReportPageOptions, print: Print): Promise<stri
 
 /**
  * The snapshot folder the project's Vitest config gives the plugin (`learn({ snapshotDir })`), as
- * a test run would use it; undefined when the config has no vitest-learn plugin. A config that
- * cannot be loaded is said, and snapshots/ is read.
+ * a test run would use it; undefined, and said, when the config has no vitest-learn plugin (at its
+ * top level: not inside `test.projects`) or cannot be loaded.
  */
 async function configuredSnapshotDir(root: string, print: Print): Promise<string | undefined> {
   try {
@@ -62,7 +62,9 @@ async function configuredSnapshotDir(root: string, print: Print): Promise<string
     const { viteConfig, vitestConfig } = await resolveConfig({ root })
     const plugin = viteConfig.plugins.find((item) => item.name === learnPluginName)
     const api = plugin?.api as LearnPluginApi | undefined
-    return api ? resolve(vitestConfig.root, api.snapshotDir) : undefined
+    if (api) return resolve(vitestConfig.root, api.snapshotDir)
+    print(pc.dim(`   no vitest-learn plugin in the project's Vitest config; reading snapshots/ (give --snapshots <folder> for another)`))
+    return undefined
   } catch (error) {
     print(pc.yellow(`   ! could not load the Vitest config (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); reading snapshots/. Give --snapshots <folder> if the plugin's snapshotDir is another`))
     return undefined

@@ -24,8 +24,11 @@ function table(rows: string[][]): string[] {
 /** Reporters that print a machine-readable document to stdout unless given a file. */
 const documentReporters = ['json', 'junit', 'tap', 'tap-flat']
 
-/** Reporters that show test annotations: the place of a case's scores. */
-const annotationReporters = ['junit', 'html']
+/**
+ * Reporters that show test annotations, the place of a case's scores: JUnit properties, the HTML
+ * report, verbose and TAP output, and blob files (a --merge-reports run hands them to its JUnit).
+ */
+const annotationReporters = ['junit', 'html', 'verbose', 'tap', 'tap-flat', 'blob']
 
 /** Whether a reporter shows test annotations, so the cases' scores are worth annotating. */
 export function showsAnnotations(config: Pick<Vitest['config'], 'reporters'>): boolean {

@@ -370,5 +370,5 @@ function replyMeter(stats: TapeCallStats) {
 
 /** The API keys a spec's run may send: the spec's own models' and the plugin's. None may reach a file. */
 export function secretsOf(spec: Pick<SomeLearnSpec, 'student' | 'teacher' | 'judgeModel'>, models: LearnModels): string[] {
-  return apiKeysOf([spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge])
+  return [...new Set(apiKeysOf([spec.student, spec.teacher, spec.judgeModel, models.student, models.teacher, models.judge]))]
 }

@@ -114,9 +114,10 @@ describe('stdoutTaken', () => {
 })
 
 describe('showsAnnotations', () => {
-  it('is true only when a reporter shows annotations (JUnit properties, the HTML report): scores are annotated for those alone', () => {
+  it('is true only when a reporter shows annotations (JUnit properties, the HTML report, verbose and TAP lines, blobs for --merge-reports): scores are annotated for those alone', () => {
     expect(showsAnnotations({ reporters: [['default', {}], ['junit', { outputFile: 'junit.xml' }]] })).toBe(true)
     expect(showsAnnotations({ reporters: [['html', {}]] })).toBe(true)
+    for (const name of ['verbose', 'tap', 'tap-flat', 'blob']) expect(showsAnnotations({ reporters: [[name, {}]] })).toBe(true)
     expect(showsAnnotations({ reporters: [['default', {}], ['json', {}], ['github-actions', {}]] })).toBe(false)
   })
 })

@@ -319,6 +319,9 @@ class OptimizeRun {
       // draws that won the decision (which would be biased upward).
       const callsBefore = meter.calls
       const baseline = await freshBaseline({ spec, program: search.state, student: this.calls.uncapped.student, judge: this.calls.uncapped.judge, limit: this.limit })
+      // A provider that went down meanwhile fails every case after it: a baseline of the cases
+      // before it would leave the rest ungated. Stop; the answers paid for resume from the cache.
+      this.checkInterrupted()
       stats.baselineCalls = meter.calls - callsBefore
       outcome.cost = this.costSoFar()
       const checkpoint = checkpointOf({ spec, version, parent: this.current?.version ?? null, program: search.state, baseline, comparison, outcome })
