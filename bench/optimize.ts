@@ -26,6 +26,8 @@ interface Measured {
   concurrency: number
   wallMs: number
   calls: number
+  /** Of `calls`, those measuring the winner's baseline after the decision. */
+  baselineCalls: number
   rounds: number
   quality: number
 }
@@ -44,7 +46,7 @@ async function run(concurrency: number): Promise<Measured> {
       seed,
     })
     const final = result.decision === 'written' ? result.instruction.after : result.instruction.before
-    return { concurrency, wallMs: performance.now() - started, calls: server.requests, rounds: result.stats.rounds, quality: supportRules.trueQuality(final) }
+    return { concurrency, wallMs: performance.now() - started, calls: server.requests, baselineCalls: result.stats.baselineCalls, rounds: result.stats.rounds, quality: supportRules.trueQuality(final) }
   } finally {
     await server.close()
     await rm(root, { recursive: true, force: true })
@@ -55,10 +57,12 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`.padStart(8)
 
 if (args.concurrency !== undefined) {
   const measured = await run(Number(args.concurrency))
-  console.log(`concurrency ${measured.concurrency}: ${seconds(measured.wallMs)}, ${measured.calls} calls, ${measured.rounds} rounds, true quality ${measured.quality.toFixed(3)}`)
+  console.log(`concurrency ${measured.concurrency}: ${seconds(measured.wallMs)}, ${measured.calls} calls (${measured.baselineCalls} measuring the winner's baseline), ${measured.rounds} rounds, true quality ${measured.quality.toFixed(3)}`)
 } else {
   const critical = await run(unlimited)
-  console.log(`support-rules, seed ${seed}, ${latencyMs} ms a call; critical path (unlimited concurrency): ${seconds(critical.wallMs)}, ${critical.calls} calls\n`)
+  console.log(
+    `support-rules, seed ${seed}, ${latencyMs} ms a call; critical path (unlimited concurrency): ${seconds(critical.wallMs)}, ${critical.calls} calls (${critical.baselineCalls} measuring the winner's baseline)\n`,
+  )
   console.log('concurrency |   wall   | calls × latency / C |  floor   | wall / floor | rounds | true quality')
   for (const concurrency of [1, 8]) {
     const measured = await run(concurrency)
