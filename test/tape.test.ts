@@ -593,6 +593,18 @@ describe('a tape in a format this version does not know', () => {
   })
 })
 
+/** A tape entry that passes the schema. */
+function validEntry(): LearnTapeEntry {
+  return {
+    key: `${'a'.repeat(16)}#0`,
+    case: 'order',
+    role: 'student',
+    request: { provider: 'mock', model: 'm', modelConfig: {}, messages: [], functions: [], stream: false },
+    response: { kind: 'chat', chat: { results: [{ index: 0, content: 'polite_reply: Hello.' }] } },
+    latencyMs: 1,
+  }
+}
+
 describe('a corrupt tape.json', () => {
   const corruptions: [string, () => string, string | undefined][] = [
     ['is not JSON', () => '{ "format": 1, "entries": [', undefined],
@@ -617,17 +629,6 @@ describe('a corrupt tape.json', () => {
       'entries[0].request.messages[0].text',
     ],
   ]
-
-  function validEntry(): LearnTapeEntry {
-    return {
-      key: `${'a'.repeat(16)}#0`,
-      case: 'order',
-      role: 'student',
-      request: { provider: 'mock', model: 'm', modelConfig: {}, messages: [], functions: [], stream: false },
-      response: { kind: 'chat', chat: { results: [{ index: 0, content: 'polite_reply: Hello.' }] } },
-      latencyMs: 1,
-    }
-  }
 
   async function writeCorrupt(text: string): Promise<void> {
     await mkdir(join(dir, 'snapshots', 'support'), { recursive: true })
@@ -925,15 +926,7 @@ describe('the journal of live answers', () => {
   })
 
   it('keeps an answer resumed from it with the tool calls this run made again, not the journaled ones', async () => {
-    const entry: LearnTapeEntry = {
-      key: `${'c'.repeat(16)}#0`,
-      case: 'order',
-      role: 'student',
-      request: { provider: 'mock', model: 'm', modelConfig: {}, messages: [], functions: [], stream: false },
-      response: { kind: 'chat', chat: { results: [{ index: 0, content: 'polite_reply: Hello.' }] } },
-      latencyMs: 1,
-      tools: [{ name: 'orders_since', arguments: { date: '2026-12-01' }, result: [] }],
-    }
+    const entry: LearnTapeEntry = { ...validEntry(), key: `${'c'.repeat(16)}#0`, tools: [{ name: 'orders_since', arguments: { date: '2026-12-01' }, result: [] }] }
     await mkdir(dirname(journal()), { recursive: true })
     await writeFile(journal(), `${JSON.stringify(entry)}\n`)
     const tape = await loadTape('new', { journal: journal() })
